@@ -1,0 +1,35 @@
+"""The container that wires repositories and domain services around one database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import BranchConfig
+from domain.branches import BranchService
+from domain.clock import Clock
+from domain.points import PointsService
+from domain.wishes import WishService
+from storage.database import Database
+
+
+@dataclass
+class Services:
+    settings: BranchConfig
+    clock: Clock
+    db: Database
+    branches: BranchService
+    points: PointsService
+    wishes: WishService
+
+
+async def open_services(settings: BranchConfig, clock: Clock | None = None,
+                        db_path: str | None = None) -> Services:
+    """Open (and migrate) the database and build every service on it."""
+    clock = clock or Clock(settings.branch_timezone)
+    db = Database(db_path or settings.branch_db_path)
+    await db.open()
+    branches = BranchService(db, settings, clock)
+    points = PointsService(db, settings, clock, branches)
+    wishes = WishService(db, settings, clock, branches, points)
+    return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
+                    wishes=wishes)

@@ -1,0 +1,210 @@
+"""The 微心愿 closed loop: post → claim → serve → rate, with its refusals and points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import BranchConfig
+from domain.branches import Actor, BranchService
+from domain.clock import Clock
+from domain.errors import DomainError, Forbidden, NotFound
+from domain.models import Category, Wish, WishEvent, WishState
+from domain.points import PointsService
+from domain.text import optional_text, require_text
+from storage.database import Database
+from storage.wishes import WishRepository
+
+S = WishState
+LISTED_STATES = (S.OPEN, S.CLAIMED)
+
+
+@dataclass(frozen=True)
+class WishPage:
+    wishes: list[Wish]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class CompletedWish:
+    wish: Wish
+    points: int  # points booked to the helper by this completion
+
+
+class WishService:
+    def __init__(self, db: Database, settings: BranchConfig, clock: Clock,
+                 branches: BranchService, points: PointsService) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.branches = branches
+        self.points = points
+        self.repo = WishRepository(db)
+
+    async def get(self, branch_id: int, wish_id: int) -> Wish:
+        wish = await self.repo.get(branch_id, wish_id)
+        if wish is None:
+            raise NotFound(f"没有找到心愿 #{wish_id}。")
+        return wish
+
+    async def post(self, branch_id: int, group_id: int | None, wisher_id: int,
+                   content: str) -> Wish:
+        content = require_text(content, self.settings.wish_max_length, "心愿内容")
+        now = self.clock.timestamp()
+        async with self.db.transaction():
+            wish_id = await self.repo.create(branch_id, group_id, wisher_id, content, now)
+            await self.repo.add_event(wish_id, wisher_id, "发布", None, now)
+        return await self.get(branch_id, wish_id)
+
+    async def claim(self, branch_id: int, wish_id: int, user_id: int) -> Wish:
+        """Claim an open wish. Exactly one of several racing claims wins (a conditional UPDATE)."""
+        wish = await self.get(branch_id, wish_id)
+        member = await self.branches.member(branch_id, user_id)
+        allowed = self.settings.wish_claim_identities
+        if member is None:
+            raise Forbidden("请先发送 /登记 <姓名> 建立档案，再由支委设置身份后认领。")
+        if member.identity not in allowed:
+            raise Forbidden(f"认领心愿需要身份为{'、'.join(allowed)}，你目前是{member.identity}。")
+        if wish.wisher_id == user_id:
+            raise DomainError("不能认领自己的心愿。")
+        if wish.state is not S.OPEN:
+            raise DomainError(f"心愿 #{wish_id} 当前{wish.state.label}，不能认领。")
+        limit = self.settings.wish_max_claims
+        now = self.clock.timestamp()
+        async with self.db.transaction():
+            won = await self.repo.claim(branch_id, wish_id, user_id, limit, now)
+            if won:
+                await self.repo.add_event(wish_id, user_id, "认领", None, now)
+        if not won:
+            if await self.repo.count_claims(branch_id, user_id) >= limit:
+                raise DomainError(f"你已有 {limit} 个进行中的认领，先完成或放弃一个再来。")
+            raise DomainError(f"心愿 #{wish_id} 刚刚被别人认领了。")
+        return await self.get(branch_id, wish_id)
+
+    async def give_up(self, branch_id: int, wish_id: int, user_id: int) -> Wish:
+        wish = await self.get(branch_id, wish_id)
+        if wish.claimer_id != user_id or wish.state is not S.CLAIMED:
+            raise Forbidden(f"只有认领人可以放弃进行中的心愿 #{wish_id}。")
+        await self._move(wish, (S.CLAIMED,), S.OPEN, user_id, "放弃", None,
+                         claimer_id=None, claimed_at=None)
+        return await self.get(branch_id, wish_id)
+
+    async def mark_done(self, branch_id: int, wish_id: int, user_id: int,
+                        note: str | None) -> Wish:
+        wish = await self.get(branch_id, wish_id)
+        if wish.claimer_id != user_id or wish.state not in (S.CLAIMED, S.AWAITING_RATING):
+            raise Forbidden(f"只有认领人可以把心愿 #{wish_id} 标记为完成。")
+        if wish.state is S.AWAITING_RATING:
+            raise DomainError(f"心愿 #{wish_id} 已标记完成，正在等待评价。")
+        note = optional_text(note, self.settings.reason_max_length, "完成说明")
+        await self._move(wish, (S.CLAIMED,), S.AWAITING_RATING, user_id, "完成", note,
+                         done_at=self.clock.timestamp(), done_note=note)
+        return await self.get(branch_id, wish_id)
+
+    async def rate(self, branch_id: int, wish_id: int, user_id: int, score: int,
+                   comment: str | None) -> CompletedWish:
+        wish = await self.get(branch_id, wish_id)
+        if wish.wisher_id != user_id:
+            raise Forbidden(f"只有许愿人可以评价心愿 #{wish_id}。")
+        if wish.state is not S.AWAITING_RATING:
+            raise DomainError(f"心愿 #{wish_id} 当前{wish.state.label}，不能评价。")
+        if not 1 <= score <= 5:
+            raise DomainError("评分是 1 到 5 的整数。")
+        comment = optional_text(comment, self.settings.reason_max_length, "评语")
+        now = self.clock.timestamp()
+        async with self.db.transaction():
+            await self._move(wish, (S.AWAITING_RATING,), S.COMPLETED, user_id, "评价",
+                             f"{score} 分" + (f"：{comment}" if comment else ""),
+                             rating=score, rating_comment=comment, completed_at=now)
+            points = await self._book_completion(wish, rated=score)
+        return CompletedWish(await self.get(branch_id, wish_id), points)
+
+    async def withdraw(self, branch_id: int, wish_id: int, user_id: int) -> Wish:
+        wish = await self.get(branch_id, wish_id)
+        if wish.wisher_id != user_id:
+            raise Forbidden(f"只有许愿人可以撤回心愿 #{wish_id}。")
+        if wish.state not in (S.OPEN, S.CLAIMED):
+            raise DomainError(f"心愿 #{wish_id} 当前{wish.state.label}，不能撤回。")
+        await self._move(wish, (S.OPEN, S.CLAIMED), S.WITHDRAWN, user_id, "撤回", None,
+                         ended_at=self.clock.timestamp())
+        return await self.get(branch_id, wish_id)
+
+    async def close(self, branch_id: int, wish_id: int, actor: Actor,
+                    reason: str | None) -> Wish:
+        await self.branches.require_admin(branch_id, actor)
+        wish = await self.get(branch_id, wish_id)
+        if not wish.state.is_active:
+            raise DomainError(f"心愿 #{wish_id} 已经{wish.state.label}。")
+        reason = optional_text(reason, self.settings.reason_max_length, "关闭原因")
+        await self._move(wish, (S.OPEN, S.CLAIMED, S.AWAITING_RATING), S.CLOSED,
+                         actor.user_id, "关闭", reason, ended_at=self.clock.timestamp(),
+                         end_reason=reason)
+        return await self.get(branch_id, wish_id)
+
+    async def auto_complete_overdue(self) -> list[CompletedWish]:
+        """Complete, unrated, every wish waiting longer than ``wish_rating_days`` for a rating."""
+        deadline = self.clock.timestamp() - self.settings.wish_rating_days * 86400
+        done = []
+        for wish in await self.repo.awaiting_rating_since(deadline):
+            try:
+                async with self.db.transaction():
+                    await self._move(wish, (S.AWAITING_RATING,), S.COMPLETED, None, "自动完成",
+                                     f"{self.settings.wish_rating_days} 天未评价",
+                                     completed_at=self.clock.timestamp(), auto_completed=1)
+                    points = await self._book_completion(wish, rated=None)
+            except DomainError:
+                continue  # rated or closed meanwhile
+            done.append(CompletedWish(await self.get(wish.branch_id, wish.id), points))
+        return done
+
+    # queries -----------------------------------------------------------------------------
+
+    async def list_page(self, branch_id: int, page: int) -> WishPage:
+        size = self.settings.page_size
+        page = max(page, 1)
+        wishes, total = await self.repo.list_in_states(
+            branch_id, LISTED_STATES, limit=size, offset=(page - 1) * size
+        )
+        pages = max(1, -(-total // size))
+        if page > pages and total:
+            raise DomainError(f"只有 {pages} 页。")
+        return WishPage(wishes, page, pages, total)
+
+    async def history(self, wish: Wish) -> list[WishEvent]:
+        return await self.repo.events(wish.id)
+
+    async def mine(self, branch_id: int, user_id: int) -> tuple[list[Wish], list[Wish]]:
+        size = self.settings.page_size
+        return (await self.repo.of_wisher(branch_id, user_id, size),
+                await self.repo.of_claimer(branch_id, user_id, size))
+
+    async def open_since(self, branch_id: int, hours: int) -> list[Wish]:
+        return await self.repo.open_since(branch_id, self.clock.timestamp() - hours * 3600)
+
+    # internals ---------------------------------------------------------------------------
+
+    async def _move(self, wish: Wish, expected: tuple[WishState, ...], new: WishState,
+                    actor_id: int | None, action: str, note: str | None, **fields) -> None:
+        async with self.db.transaction():
+            moved = await self.repo.transition(wish.id, expected, new, **fields)
+            if not moved:
+                current = await self.repo.get(wish.branch_id, wish.id)
+                label = current.state.label if current else "不存在"
+                raise DomainError(f"心愿 #{wish.id} 当前{label}，操作没有生效。")
+            await self.repo.add_event(wish.id, actor_id, action, note, self.clock.timestamp())
+
+    async def _book_completion(self, wish: Wish, rated: int | None) -> int:
+        """Book the helper's points for a completed wish; each source event books once."""
+        assert wish.claimer_id is not None
+        booked = 0
+        plan = [(f"wish:{wish.id}:done", self.settings.points_wish_done,
+                 f"完成心愿 #{wish.id}")]
+        if rated == 5:
+            plan.append((f"wish:{wish.id}:rating5", self.settings.points_rating5_bonus,
+                         f"心愿 #{wish.id} 获五星评价"))
+        for ref, delta, reason in plan:
+            if delta and await self.points.book(wish.branch_id, wish.claimer_id,
+                                                Category.SERVICE, delta, reason, ref=ref):
+                booked += delta
+        return booked

@@ -1,0 +1,1 @@
+"""NoneBot-facing glue shared by the plugins: services, context, arguments, replies."""

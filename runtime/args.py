@@ -1,0 +1,83 @@
+"""Turn a command's argument message into tokens: words and @-mentions, never CQ codes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nonebot.adapters.onebot.v11 import Message
+
+_QQ = re.compile(r"^@?(\d{5,12})$")
+_ID = re.compile(r"^[#＃]?(\d{1,9})$")
+_INT = re.compile(r"^[+\-]?\d{1,9}$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    user_id: int
+
+
+Token = str | Mention
+
+
+def tokenize(message: Message) -> list[Token]:
+    """Words split on white space, with each @-mention as one ``Mention`` token."""
+    tokens: list[Token] = []
+    for seg in message:
+        if seg.type == "at":
+            qq = str(seg.data.get("qq", ""))
+            # @全体成员 (qq=all) is kept as a word, so it is never taken for a person
+            tokens.append(Mention(int(qq)) if qq.isdigit() else f"@{qq}")
+        elif seg.type == "text":
+            tokens.extend(seg.data.get("text", "").split())
+    return tokens
+
+
+def plain_text(message: Message) -> str:
+    """The text of a message with @-mentions written as ``@QQ`` (images dropped), stripped."""
+    parts = []
+    for seg in message:
+        if seg.type == "text":
+            parts.append(seg.data.get("text", ""))
+        elif seg.type == "at":
+            parts.append(f"@{seg.data.get('qq', '')} ")
+    return "".join(parts).strip()
+
+
+def rest_text(message: Message, skip_words: int) -> str:
+    """The text after the first ``skip_words`` words, keeping its inner spacing."""
+    text = plain_text(message)
+    for _ in range(skip_words):
+        parts = text.split(maxsplit=1)
+        text = parts[1] if len(parts) > 1 else ""
+    return text.strip()
+
+
+def person(token: Token | None) -> int | None:
+    """A QQ number from an @-mention, ``12345`` or ``@12345``."""
+    if isinstance(token, Mention):
+        return token.user_id
+    if isinstance(token, str) and (m := _QQ.match(token)):
+        return int(m.group(1))
+    return None
+
+
+def record_id(token: Token | None) -> int | None:
+    """A record number written ``12`` or ``#12``."""
+    if isinstance(token, str) and (m := _ID.match(token)):
+        value = int(m.group(1))
+        return value if value > 0 else None
+    return None
+
+
+def integer(token: Token | None) -> int | None:
+    if isinstance(token, str) and _INT.match(token):
+        return int(token)
+    return None
+
+
+def word(tokens: list[Token], index: int) -> str | None:
+    """The plain word at ``index``, or None (missing or a mention)."""
+    if index < len(tokens) and isinstance(tokens[index], str):
+        return tokens[index]  # type: ignore[return-value]
+    return None

@@ -1,0 +1,78 @@
+"""Open the services at start-up, run the plugins' start-up work, close at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nonebot import get_driver, get_plugin_config, logger
+
+from config import BranchConfig
+from domain.services import Services, open_services
+
+_services: Services | None = None
+_ready: list[Callable[[Services], Awaitable[None]]] = []
+_stopping: list[Callable[[Services], Awaitable[None]]] = []
+
+
+def services() -> Services:
+    if _services is None:
+        raise RuntimeError("services are not started")
+    return _services
+
+
+def install(svc: Services) -> None:
+    """Make ``svc`` the running services (start-up does this; tests do it per test)."""
+    global _services
+    _services = svc
+
+
+def uninstall() -> None:
+    global _services
+    _services = None
+
+
+def on_ready(func: Callable[[Services], Awaitable[None]]):
+    """Register start-up work that needs the database (re-arming jobs…), in load order."""
+    _ready.append(func)
+    return func
+
+
+def on_stopping(func: Callable[[Services], Awaitable[None]]):
+    _stopping.append(func)
+    return func
+
+
+async def run_ready_hooks(svc: Services) -> None:
+    for func in _ready:
+        await func(svc)
+
+
+async def run_stopping_hooks(svc: Services) -> None:
+    for func in reversed(_stopping):
+        try:
+            await func(svc)
+        except Exception:
+            logger.exception(f"shutdown hook {func.__qualname__} failed")
+
+
+driver = get_driver()
+
+
+@driver.on_startup
+async def _start() -> None:
+    settings = get_plugin_config(BranchConfig)
+    svc = await open_services(settings)
+    install(svc)
+    logger.info(f"database ready at {settings.branch_db_path} "
+                f"(schema v{await svc.db.user_version()})")
+    await run_ready_hooks(svc)
+
+
+@driver.on_shutdown
+async def _stop() -> None:
+    if _services is None:
+        return
+    svc = _services
+    await run_stopping_hooks(svc)
+    uninstall()
+    await svc.db.close()

@@ -1,0 +1,40 @@
+"""Build replies from message segments only, so user text is never read as CQ code."""
+
+from __future__ import annotations
+
+from nonebot.adapters.onebot.v11 import Message, MessageSegment
+
+
+def text(content: str) -> Message:
+    return Message(MessageSegment.text(content))
+
+
+def mention(user_id: int, content: str) -> Message:
+    """@someone followed by text (never @all: ``user_id`` is a real QQ number)."""
+    return Message([MessageSegment.at(int(user_id)), MessageSegment.text(" " + content)])
+
+
+def paginate(lines: list[str], limit: int) -> list[str]:
+    """Join lines into chunks of at most ``limit`` characters."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def shorten(content: str, size: int = 30) -> str:
+    return content if len(content) <= size else content[: size - 1] + "…"

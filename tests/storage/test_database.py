@@ -1,0 +1,71 @@
+import asyncio
+import sqlite3
+
+import pytest
+
+from domain.models import Category
+from storage.database import Database, available_migrations
+
+
+async def test_migrations_apply_once_and_reopen_is_idempotent(tmp_path):
+    path = tmp_path / "x.db"
+    db = Database(path)
+    await db.open()
+    latest = len(available_migrations())
+    assert await db.user_version() == latest
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.fetchval("PRAGMA foreign_keys") == 1
+    await db.close()
+    again = Database(path)
+    await again.open()  # must not try to create the tables a second time
+    assert await again.user_version() == latest
+    await again.close()
+
+
+async def test_transaction_rolls_back_on_error(svc):
+    db = svc.db
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await db.execute("INSERT INTO branches (name, created_at) VALUES ('x', 0)")
+            raise RuntimeError("boom")
+    assert await db.fetchval("SELECT COUNT(*) FROM branches") == 0
+
+
+async def test_concurrent_transactions_do_not_mix(svc):
+    db = svc.db
+
+    async def writer(i: int, fail: bool):
+        async with db.transaction():
+            await db.execute("INSERT INTO branches (name, created_at) VALUES (?, 0)", (f"b{i}",))
+            await asyncio.sleep(0)  # let the other coroutines run mid-transaction
+            if fail:
+                raise ValueError(i)
+
+    results = await asyncio.gather(*(writer(i, i % 2 == 1) for i in range(20)),
+                                   return_exceptions=True)
+    assert sum(isinstance(r, ValueError) for r in results) == 10
+    names = {r[0] for r in await db.fetchall("SELECT name FROM branches")}
+    assert names == {f"b{i}" for i in range(0, 20, 2)}
+
+
+async def test_ledger_is_append_only_and_idempotent(svc):
+    branch = await svc.branches.branch_for_group(1)
+    first = await svc.points.book(branch.id, 7, Category.SERVICE, 5, "x", ref="wish:1:done")
+    second = await svc.points.book(branch.id, 7, Category.SERVICE, 5, "x", ref="wish:1:done")
+    assert first is not None and second is None
+    assert (await svc.points.summary(branch.id, 7)).total == 5
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        async with svc.db.transaction():
+            await svc.db.execute("UPDATE ledger SET delta = 100")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        async with svc.db.transaction():
+            await svc.db.execute("DELETE FROM ledger")
+    assert (await svc.points.summary(branch.id, 7)).total == 5
+
+
+async def test_same_ref_in_another_branch_is_separate(svc):
+    a = await svc.branches.branch_for_group(1)
+    b = await svc.branches.branch_for_group(2)
+    assert await svc.points.book(a.id, 7, Category.AWARD, 1, "x", ref="r") is not None
+    assert await svc.points.book(b.id, 7, Category.AWARD, 1, "x", ref="r") is not None
+    assert (await svc.points.summary(a.id, 7)).total == 1
