@@ -100,6 +100,9 @@ class BranchService:
     async def groups(self, branch_id: int) -> list[int]:
         return await self.branches.groups(branch_id)
 
+    async def all_branch_ids(self) -> list[int]:
+        return await self.branches.all_branch_ids()
+
     # terms -------------------------------------------------------------------------------
 
     async def current_term(self, branch_id: int) -> Term:

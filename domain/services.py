@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from config import BranchConfig
 from domain.branches import BranchService
 from domain.clock import Clock
+from domain.outbox import OutboxService
 from domain.points import PointsService
+from domain.reminders import ReminderService
 from domain.wishes import WishService
 from storage.database import Database
 
@@ -20,6 +22,8 @@ class Services:
     branches: BranchService
     points: PointsService
     wishes: WishService
+    outbox: OutboxService
+    reminders: ReminderService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -30,6 +34,8 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     await db.open()
     branches = BranchService(db, settings, clock)
     points = PointsService(db, settings, clock, branches)
-    wishes = WishService(db, settings, clock, branches, points)
+    outbox = OutboxService(db, settings, clock)
+    wishes = WishService(db, settings, clock, branches, points, outbox)
+    reminders = ReminderService(db, settings, clock, branches, outbox)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
-                    wishes=wishes)
+                    wishes=wishes, outbox=outbox, reminders=reminders)

@@ -9,6 +9,7 @@ from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
 from domain.models import Category, Wish, WishEvent, WishState
+from domain.outbox import OutboxService, at_segment, text_segment
 from domain.points import PointsService
 from domain.text import optional_text, require_text
 from storage.database import Database
@@ -34,12 +35,14 @@ class CompletedWish:
 
 class WishService:
     def __init__(self, db: Database, settings: BranchConfig, clock: Clock,
-                 branches: BranchService, points: PointsService) -> None:
+                 branches: BranchService, points: PointsService,
+                 outbox: OutboxService) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.branches = branches
         self.points = points
+        self.outbox = outbox
         self.repo = WishRepository(db)
 
     async def get(self, branch_id: int, wish_id: int) -> Wish:
@@ -155,8 +158,67 @@ class WishService:
                     points = await self._book_completion(wish, rated=None)
             except DomainError:
                 continue  # rated or closed meanwhile
-            done.append(CompletedWish(await self.get(wish.branch_id, wish.id), points))
+            completed = CompletedWish(await self.get(wish.branch_id, wish.id), points)
+            done.append(completed)
+            await self._announce_auto_completion(completed)
         return done
+
+    async def _announce_auto_completion(self, done: CompletedWish) -> None:
+        wish = done.wish
+        group_id = await self._group_of(wish)
+        if group_id is None or wish.claimer_id is None:
+            return
+        names = await self.branches.names(wish.branch_id, [wish.claimer_id])
+        helper = names.get(wish.claimer_id, str(wish.claimer_id))
+        text = (f"心愿 #{wish.id} 超过 {self.settings.wish_rating_days} 天未评价，已自动完成"
+                f"（不计入满意度）；{helper} 获得 {done.points} 积分。")
+        await self.outbox.to_group(group_id, [text_segment(text)], "wish_auto_complete",
+                                   branch_id=wish.branch_id, dedupe_key=f"wish:{wish.id}:auto")
+
+    async def queue_digests(self) -> int:
+        """Queue, per branch, the list of wishes unclaimed for ``wish_digest_hours``; if any."""
+        hours = self.settings.wish_digest_hours
+        day = self.clock.now().strftime("%Y-%m-%d")
+        queued = 0
+        for branch_id in await self.branches.all_branch_ids():
+            waiting = await self.open_since(branch_id, hours)
+            if not waiting:
+                continue
+            lines = [f"📮 有 {len(waiting)} 个心愿超过 {hours} 小时无人认领："]
+            lines += [f"#{w.id} {w.content[:30]}" for w in waiting[: self.settings.page_size]]
+            if len(waiting) > self.settings.page_size:
+                lines.append(f"……共 {len(waiting)} 个，发送 /心愿 查看全部")
+            lines.append("入党积极分子及以上的同学可发送 /心愿 认领 <编号> 认领。")
+            queued += await self.outbox.to_branch(branch_id, [text_segment("\n".join(lines))],
+                                                  "wish_digest",
+                                                  dedupe_key=f"digest:{branch_id}:{day}")
+        return queued
+
+    async def queue_rating_nudges(self) -> int:
+        """Remind, once a day, each wisher whose served wish has waited a day for a rating."""
+        day = self.clock.now().strftime("%Y-%m-%d")
+        waiting = await self.repo.awaiting_rating_since(self.clock.timestamp() - 86400)
+        queued = 0
+        for wish in waiting:
+            group_id = await self._group_of(wish)
+            if group_id is None:
+                continue
+            left = self.settings.wish_rating_days - (self.clock.timestamp() - wish.done_at) // 86400
+            text = (f" 你的心愿 #{wish.id} 已完成服务，请发送 /心愿 评价 #{wish.id} <1-5> 评分；"
+                    f"{max(left, 0)} 天后将自动完成。")
+            if await self.outbox.to_group(group_id, [at_segment(wish.wisher_id),
+                                                     text_segment(text)],
+                                          "wish_rating_nudge", branch_id=wish.branch_id,
+                                          dedupe_key=f"nudge:{wish.id}:{day}"):
+                queued += 1
+        return queued
+
+    async def _group_of(self, wish: Wish) -> int | None:
+        """The group the wish was posted in, if still in its branch; else the branch's first."""
+        groups = await self.branches.groups(wish.branch_id)
+        if wish.group_id in groups:
+            return wish.group_id
+        return groups[0] if groups else None
 
     # queries -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from config import BranchConfig
 from domain.services import Services, open_services
 
 _services: Services | None = None
+_dispatcher = None
 _ready: list[Callable[[Services], Awaitable[None]]] = []
 _stopping: list[Callable[[Services], Awaitable[None]]] = []
 
@@ -65,6 +66,11 @@ async def _start() -> None:
     install(svc)
     logger.info(f"database ready at {settings.branch_db_path} "
                 f"(schema v{await svc.db.user_version()})")
+    global _dispatcher
+    from runtime.outbox import OutboxDispatcher
+
+    _dispatcher = OutboxDispatcher(svc)
+    _dispatcher.start()
     await run_ready_hooks(svc)
 
 
@@ -74,5 +80,7 @@ async def _stop() -> None:
         return
     svc = _services
     await run_stopping_hooks(svc)
+    if _dispatcher is not None:
+        await _dispatcher.stop()
     uninstall()
     await svc.db.close()

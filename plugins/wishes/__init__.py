@@ -4,12 +4,14 @@ from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from domain.models import Wish
+from domain.timeparse import parse_moment
 from runtime.args import integer, record_id, rest_text, tokenize, word
 from runtime.context import CommandContext, Ctx, guarded
-from runtime.lifecycle import on_ready
+from runtime.lifecycle import on_ready, services
 from runtime.reply import mention, shorten, text
 
 require("nonebot_plugin_apscheduler")
+from apscheduler.triggers.cron import CronTrigger  # noqa: E402
 from nonebot_plugin_apscheduler import scheduler  # noqa: E402
 
 USAGES = {
@@ -167,24 +169,35 @@ async def _details(ctx: Ctx, wish_id: int) -> Message:
     return text("\n".join(lines))
 
 
-AUTO_COMPLETE_JOB = "wish_auto_complete"
-
 
 async def auto_complete_wishes() -> None:
-    """Complete, unrated, the wishes whose rating is overdue."""
-    from runtime.lifecycle import services
-
+    """Complete, unrated, the wishes whose rating is overdue (the group is told via the queue)."""
     done = await services().wishes.auto_complete_overdue()
     for item in done:
         logger.info(f"wish #{item.wish.id} auto-completed, {item.points} points booked")
 
 
+async def post_wish_digest() -> None:
+    """Daily: the digest of long-unclaimed wishes, and nudges for ratings due."""
+    wishes = services().wishes
+    digests, nudges = await wishes.queue_digests(), await wishes.queue_rating_nudges()
+    logger.info(f"wish digest: {digests} digests and {nudges} rating nudges queued")
+
+
 @on_ready
-async def arm_auto_complete(svc) -> None:
-    """Run once now (catch up after downtime) and then every few minutes."""
+async def arm_wish_jobs(svc) -> None:
+    """Built-in jobs, re-armed at every start; auto-completion also catches up at once."""
+    settings = svc.settings
     scheduler.add_job(
-        auto_complete_wishes, "interval", id=AUTO_COMPLETE_JOB, replace_existing=True,
-        minutes=svc.settings.wish_auto_complete_interval_minutes, coalesce=True,
+        auto_complete_wishes, "interval", id="wish_auto_complete", replace_existing=True,
+        minutes=settings.wish_auto_complete_interval_minutes, coalesce=True,
         misfire_grace_time=None,
+    )
+    digest_at, _ = parse_moment(settings.wish_digest_time, svc.clock.now())
+    scheduler.add_job(
+        post_wish_digest, CronTrigger(hour=digest_at.hour, minute=digest_at.minute,
+                                      timezone=svc.clock.tz),
+        id="wish_digest", replace_existing=True, coalesce=True,
+        misfire_grace_time=settings.misfire_grace_minutes * 60,
     )
     await auto_complete_wishes()

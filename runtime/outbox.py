@@ -1,0 +1,137 @@
+"""The one outgoing queue's dispatcher: paced, retried, persistent, never silent on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import nonebot
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
+
+from domain.outbox import SendPacer
+from domain.services import Services
+from storage.outbox import OutboxMessage, OutboxRepository
+
+IDLE_SECONDS = 30.0
+NO_BOT_RECHECK_SECONDS = 1.0  # queued messages go out within this long after a bot connects
+
+
+def first_connected_bot() -> Bot | None:
+    for bot in nonebot.get_bots().values():
+        if isinstance(bot, Bot):
+            return bot
+    return None
+
+
+def to_message(segments: list[dict]) -> Message:
+    """Rebuild the stored segments; nothing is parsed as CQ code."""
+    return Message([MessageSegment(s["type"], dict(s["data"])) for s in segments])
+
+
+class OutboxDispatcher:
+    """Sends queued messages one at a time, within the pacer's limits, retrying with back-off."""
+
+    def __init__(self, svc: Services, get_bot: Callable[[], Bot | None] = first_connected_bot,
+                 *, now: Callable[[], float] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.svc = svc
+        self.repo = OutboxRepository(svc.db)
+        self.get_bot = get_bot
+        self.now = now or (lambda: svc.clock.now().timestamp())
+        self.sleep = sleep
+        settings = svc.settings
+        self.pacer = SendPacer(settings.send_interval_seconds, settings.send_rate_per_minute)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        svc.outbox.on_enqueue(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                wait = await self.step()
+            except Exception:
+                logger.exception("outbox dispatcher step failed")
+                wait = 5.0
+            if wait is None:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def step(self) -> float | None:
+        """Send (or try) one message. None when it did; else how long there is nothing to do."""
+        bot = self.get_bot()
+        if bot is None:
+            return NO_BOT_RECHECK_SECONDS
+        now = self.now()
+        due = await self.repo.due(now)
+        if not due:
+            upcoming = await self.repo.next_due_at()
+            return IDLE_SECONDS if upcoming is None else max(min(upcoming - now, IDLE_SECONDS),
+                                                              0.05)
+        message, delay = min(((m, self.pacer.delay(m.target_key, now)) for m in due),
+                             key=lambda pair: pair[1])
+        if delay > 0:
+            await self.sleep(delay)
+            return None
+        await self._send(bot, message)
+        return None
+
+    async def drain(self, max_steps: int = 100_000) -> None:
+        """Step until nothing is pending (or no bot); sleeping through waits. For tests/benches."""
+        for _ in range(max_steps):
+            wait = await self.step()
+            if wait is None:
+                continue
+            if self.get_bot() is None or not (await self.repo.counts()).get("pending"):
+                return
+            await self.sleep(wait)
+
+    async def _send(self, bot: Bot, message: OutboxMessage) -> None:
+        now = self.now()
+        self.pacer.record(message.target_key, now)
+        try:
+            if message.target_type == "group":
+                await bot.call_api("send_group_msg", group_id=message.target_id,
+                                   message=to_message(message.segments))
+            else:
+                params = {"user_id": message.target_id, "message": to_message(message.segments)}
+                if message.via_group_id:
+                    params["group_id"] = message.via_group_id  # temp session for non-friends
+                await bot.call_api("send_private_msg", **params)
+        except Exception as exc:
+            await self._failed(message, exc)
+            return
+        async with self.svc.db.transaction():
+            await self.repo.mark_sent(message.id, self.now())
+
+    async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
+        attempts = message.attempts + 1
+        error = f"{type(exc).__name__}: {exc}"
+        where = f"{message.target_type} {message.target_id}"
+        if attempts > self.svc.settings.send_max_retries:
+            async with self.svc.db.transaction():
+                await self.repo.mark_failed(message.id, error)
+            logger.error(f"outbox #{message.id} to {where} failed for good after {attempts} "
+                         f"attempts ({error}); text: {message.text!r}")
+            return
+        retry_in = self.svc.outbox.backoff(attempts)
+        async with self.svc.db.transaction():
+            await self.repo.mark_retry(message.id, error, self.now() + retry_in)
+        logger.warning(f"outbox #{message.id} to {where} failed ({error}); "
+                       f"retry {attempts} in {retry_in:.0f}s")

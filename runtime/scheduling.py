@@ -1,0 +1,85 @@
+"""APScheduler jobs for stored reminders, re-armed from the database at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.date import DateTrigger
+from nonebot import logger
+
+from domain.reminders import CatchUp, Reminder
+from domain.services import Services
+
+JOB_PREFIX = "reminder:"
+
+
+def job_id(reminder_id: int) -> str:
+    return f"{JOB_PREFIX}{reminder_id}"
+
+
+class ReminderScheduler:
+    """One date job per active reminder, at its planned next firing (always timezone-aware).
+
+    After each firing the next one is read back from the database and armed, so the database
+    stays the only record of what is planned and a restart re-arms exactly the same jobs.
+    """
+
+    def __init__(self, scheduler: BaseScheduler, get_services: Callable[[], Services]) -> None:
+        self.scheduler = scheduler
+        self._get_services = get_services
+        self._tasks: set[asyncio.Task] = set()
+        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+
+    @property
+    def svc(self) -> Services:
+        return self._get_services()
+
+    def arm(self, reminder: Reminder) -> None:
+        if reminder.state != "active" or reminder.next_fire_at is None:
+            self.disarm(reminder.id)
+            return
+        self.scheduler.add_job(
+            self.fire, DateTrigger(run_date=reminder.next_fire_at, timezone=self.svc.clock.tz),
+            id=job_id(reminder.id), args=[reminder.id], replace_existing=True, coalesce=True,
+            misfire_grace_time=self.svc.settings.misfire_grace_minutes * 60,
+        )
+
+    def disarm(self, reminder_id: int) -> None:
+        if self.scheduler.get_job(job_id(reminder_id)):
+            self.scheduler.remove_job(job_id(reminder_id))
+
+    async def rearm_all(self) -> CatchUp:
+        """Catch up on what was missed while down, then arm every active reminder."""
+        caught = await self.svc.reminders.catch_up()
+        for reminder in await self.svc.reminders.active():
+            self.arm(reminder)
+        return caught
+
+    async def fire(self, reminder_id: int) -> None:
+        await self.svc.reminders.fire(reminder_id)
+        await self._rearm(reminder_id)
+
+    async def _rearm(self, reminder_id: int) -> None:
+        reminder = await self.svc.reminders.by_id(reminder_id)
+        if reminder is None:
+            self.disarm(reminder_id)
+        else:
+            self.arm(reminder)
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        """The loop was too late (longer than the grace): skip this one, plan the next."""
+        if not str(event.job_id).startswith(JOB_PREFIX):
+            return
+        reminder_id = int(str(event.job_id).removeprefix(JOB_PREFIX))
+        logger.warning(f"reminder #{reminder_id} missed its time: skipped")
+
+        async def skip() -> None:
+            await self.svc.reminders.skip_missed(reminder_id)
+            await self._rearm(reminder_id)
+
+        task = asyncio.get_running_loop().create_task(skip())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
