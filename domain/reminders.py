@@ -30,6 +30,8 @@ from storage.reminders import ReminderRepository, ReminderRow
 
 log = logging.getLogger("zhibu.reminders")
 
+# APScheduler may wake a little before the planned second; anything earlier is not this firing.
+EARLY_TOLERANCE_SECONDS = 5
 STATE_LABELS = {"active": "进行中", "paused": "已暂停", "done": "已结束", "deleted": "已删除"}
 
 
@@ -147,8 +149,10 @@ class ReminderService:
         row = await self.repo.get(reminder_id)
         if row is None or row.state != "active" or row.next_fire_at is None:
             return False
-        reminder = self._reminder(row)
         planned = row.next_fire_at
+        if planned > self.clock.timestamp() + EARLY_TOLERANCE_SECONDS:
+            return False  # a stray or duplicate trigger: the next firing is not due yet
+        reminder = self._reminder(row)
         await self.outbox.to_branch(
             reminder.branch_id, [text_segment(f"⏰ 提醒：{reminder.content}")], "reminder",
             dedupe_key=f"reminder:{reminder.id}:{planned}",
