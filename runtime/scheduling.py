@@ -51,6 +51,9 @@ class ReminderScheduler:
         if self.scheduler.get_job(job_id(reminder_id)):
             self.scheduler.remove_job(job_id(reminder_id))
 
+    def armed_count(self) -> int:
+        return sum(1 for job in self.scheduler.get_jobs() if job.id.startswith(JOB_PREFIX))
+
     async def rearm_all(self) -> CatchUp:
         """Catch up on what was missed while down, then arm every active reminder."""
         caught = await self.svc.reminders.catch_up()

@@ -46,7 +46,7 @@ remind_cmd = on_command("提醒", aliases={"remind"}, priority=10, block=True)
 @on_ready
 async def rearm_reminders(svc) -> None:
     caught = await jobs.rearm_all()
-    logger.info(f"reminders armed; {len(caught.fired)} fired late, "
+    logger.info(f"{jobs.armed_count()} reminders armed; {len(caught.fired)} fired late, "
                 f"{len(caught.skipped)} skipped as too late")
 
 
