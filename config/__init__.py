@@ -42,6 +42,7 @@ class BranchConfig(BaseModel):
     checkin_close_after: int = Field(30, ge=0, le=1440)
     checkin_max_wrong: int = Field(5, ge=1, le=50)
     session_default_minutes: int = Field(90, ge=10, le=1440)
+    session_max_minutes: int = Field(480, ge=10, le=1440)
     session_remind_before: int = Field(30, ge=0, le=1440)
     session_leader_remind_time: str = "20:00"
     note_window_days: int = Field(7, ge=1, le=90)

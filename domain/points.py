@@ -50,6 +50,25 @@ class PointsService:
                 operator_id=operator_id, now=self.clock.timestamp(),
             )
 
+    async def book_interaction(self, branch_id: int, user_id: int, delta: int, reason: str, *,
+                               ref: str) -> int:
+        """Book 互动 points, capped per person per day at ``interaction_daily_cap``.
+
+        Returns the points actually booked (0 when the cap is reached or ``ref`` was booked).
+        """
+        midnight = self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self.db.transaction():
+            if await self.ledger.has_ref(branch_id, ref):
+                return 0
+            today = await self.ledger.sum_since(branch_id, user_id, Category.INTERACTION.value,
+                                                int(midnight.timestamp()))
+            allowed = min(delta, self.settings.interaction_daily_cap - today)
+            if allowed <= 0:
+                return 0
+            booked = await self.book(branch_id, user_id, Category.INTERACTION, allowed,
+                                     reason, ref=ref)
+            return allowed if booked else 0
+
     async def summary(self, branch_id: int, user_id: int) -> PointsSummary:
         term = await self.branches.current_term(branch_id)
         breakdown = await self.ledger.breakdown(branch_id, term.id, user_id)

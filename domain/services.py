@@ -10,6 +10,7 @@ from domain.clock import Clock
 from domain.outbox import OutboxService
 from domain.points import PointsService
 from domain.reminders import ReminderService
+from domain.sessions import SessionService
 from domain.wishes import WishService
 from storage.database import Database
 
@@ -24,6 +25,7 @@ class Services:
     wishes: WishService
     outbox: OutboxService
     reminders: ReminderService
+    sessions: SessionService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -37,5 +39,6 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     outbox = OutboxService(db, settings, clock)
     wishes = WishService(db, settings, clock, branches, points, outbox)
     reminders = ReminderService(db, settings, clock, branches, outbox)
+    sessions = SessionService(db, settings, clock, branches, points, outbox)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
-                    wishes=wishes, outbox=outbox, reminders=reminders)
+                    wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions)

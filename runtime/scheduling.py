@@ -86,3 +86,61 @@ class ReminderScheduler:
         task = asyncio.get_running_loop().create_task(skip())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+SESSION_PREFIX = "session:"
+
+
+class SessionScheduler:
+    """Date jobs for each session's built-in messages (group reminder, leader, summary).
+
+    Re-armed from the database at start-up; a message missed while down is sent if at most
+    ``misfire_grace_minutes`` late, else skipped and logged. The outbox's dedupe key makes a
+    repeated firing harmless.
+    """
+
+    def __init__(self, scheduler: BaseScheduler, get_services: Callable[[], Services]) -> None:
+        self.scheduler = scheduler
+        self._get_services = get_services
+
+    @property
+    def svc(self) -> Services:
+        return self._get_services()
+
+    def arm(self, session) -> None:
+        now = self.svc.clock.timestamp()
+        for kind, at in self.svc.sessions.job_times(session).items():
+            if at > now and session.state == "scheduled":
+                self.scheduler.add_job(
+                    self.fire, DateTrigger(run_date=self.svc.clock.from_timestamp(at),
+                                           timezone=self.svc.clock.tz),
+                    id=f"{SESSION_PREFIX}{session.id}:{kind}", args=[session.id, kind],
+                    replace_existing=True,
+                    misfire_grace_time=self.svc.settings.misfire_grace_minutes * 60,
+                )
+
+    def disarm(self, session_id: int) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(f"{SESSION_PREFIX}{session_id}:"):
+                job.remove()
+
+    async def fire(self, session_id: int, kind: str) -> None:
+        await self.svc.sessions.fire_job(session_id, kind)
+
+    async def rearm_all(self) -> tuple[int, int]:
+        """Arm future messages; send those missed within the grace. Returns (sent, skipped)."""
+        svc = self.svc
+        now, grace = svc.clock.timestamp(), svc.settings.misfire_grace_minutes * 60
+        sent = skipped = 0
+        for session in await svc.sessions.pending_sessions():
+            for kind, at in svc.sessions.job_times(session).items():
+                if at > now:
+                    continue
+                if now - at <= grace:
+                    sent += bool(await svc.sessions.fire_job(session.id, kind))
+                else:
+                    skipped += 1
+                    logger.info(f"session #{session.id} {kind} message missed by "
+                                f"{now - at}s: skipped")
+            self.arm(session)
+        return sent, skipped

@@ -53,6 +53,13 @@ class LedgerRepository:
         )
         return LedgerEntry(**dict(row)) if row else None
 
+    async def sum_since(self, branch_id: int, user_id: int, category: str, since: int) -> int:
+        return await self.db.fetchval(
+            "SELECT SUM(delta) FROM ledger WHERE branch_id = ? AND user_id = ? AND category = ? "
+            "AND created_at >= ?",
+            (branch_id, user_id, category, since), default=0,
+        )
+
     async def breakdown(self, branch_id: int, term_id: int, user_id: int) -> dict[str, int]:
         rows = await self.db.fetchall(
             "SELECT category, SUM(delta) FROM ledger "

@@ -1,0 +1,354 @@
+"""导学 sessions: scheduling, on-site check-in with a code, rotation, attendance and notes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from config import BranchConfig
+from domain.branches import Actor, BranchService
+from domain.clock import Clock
+from domain.errors import DomainError, Forbidden, NotFound
+from domain.models import Category, Member
+from domain.outbox import OutboxService, text_segment
+from domain.points import PointsService
+from domain.text import require_text
+from storage.database import Database
+from storage.sessions import CheckinRow, SessionRepository, SessionRow
+
+CODE_DIGITS = 4
+JOB_KINDS = ("remind", "leader", "summary")
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    session: SessionRow
+    new: bool  # False: had already checked in
+    at: int
+    points: int
+
+
+@dataclass(frozen=True)
+class Sheet:
+    session: SessionRow
+    attendees: list[tuple[CheckinRow, str]]  # (check-in, display name)
+    absent: list[Member]  # eligible members who did not check in
+    eligible: int
+    eligible_present: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if not self.eligible else self.eligible_present / self.eligible
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    session: SessionRow
+    points: int
+
+
+def new_code() -> str:
+    """A 4-digit code from the OS's secure random source (not guessable from the chat)."""
+    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.0f}%"
+
+
+class SessionService:
+    def __init__(self, db: Database, settings: BranchConfig, clock: Clock,
+                 branches: BranchService, points: PointsService, outbox: OutboxService) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.branches = branches
+        self.points = points
+        self.outbox = outbox
+        self.repo = SessionRepository(db)
+
+    # who may do what ---------------------------------------------------------------------
+
+    def is_eligible(self, member: Member | None) -> bool:
+        return member is not None and (
+            member.identity in self.settings.wish_claim_identities or member.is_admin
+        )
+
+    async def _require_admin_or_leader(self, session: SessionRow, actor: Actor) -> None:
+        if actor.user_id == session.leader_id:
+            return
+        if not await self.branches.is_admin(session.branch_id, actor):
+            raise Forbidden("只有支委、书记、群管理员或本场导学人可以这样做。")
+
+    # scheduling --------------------------------------------------------------------------
+
+    async def create(self, branch_id: int, group_id: int | None, actor: Actor, topic: str,
+                     starts: datetime, minutes: int | None = None, leader_id: int | None = None,
+                     with_code: bool = True) -> SessionRow:
+        """Schedule a session; the leader defaults to the next person in the rotation."""
+        creator = await self.branches.member(branch_id, actor.user_id)
+        if not (await self.branches.is_admin(branch_id, actor) or self.is_eligible(creator)):
+            raise Forbidden("发起导学需要是支委、书记，或入党积极分子及以上身份。")
+        topic = require_text(topic, self.settings.reason_max_length, "主题")
+        minutes = self.settings.session_default_minutes if minutes is None else minutes
+        if not 10 <= minutes <= self.settings.session_max_minutes:
+            raise DomainError(f"时长是 10 到 {self.settings.session_max_minutes} 分钟。")
+        if starts <= self.clock.now():
+            raise DomainError("开始时间已经过去，请换一个将来的时间。")
+        advance = False
+        if leader_id is None:
+            rotation, next_index = await self.repo.rotation(branch_id)
+            if rotation:
+                leader_id, advance = rotation[next_index % len(rotation)], True
+            else:
+                leader_id = actor.user_id
+        leader = await self.branches.member(branch_id, leader_id)
+        if leader_id != actor.user_id and not self.is_eligible(leader):
+            raise DomainError(f"{leader_id} 不能担任导学人：需要在本支部登记，且为入党积极分子"
+                              "及以上身份或支委。")
+        now = self.clock.timestamp()
+        async with self.db.transaction():
+            session_id = await self.repo.create(
+                branch_id=branch_id, group_id=group_id, topic=topic,
+                starts_at=int(starts.timestamp()),
+                ends_at=int((starts + timedelta(minutes=minutes)).timestamp()),
+                leader_id=leader_id, creator_id=actor.user_id,
+                code=new_code() if with_code else None, now=now,
+            )
+            if advance:
+                rotation, next_index = await self.repo.rotation(branch_id)
+                await self.repo.set_rotation(branch_id, rotation, next_index + 1, now)
+        return await self.get(branch_id, session_id)
+
+    async def get(self, branch_id: int, session_id: int) -> SessionRow:
+        session = await self.repo.get(session_id, branch_id)
+        if session is None:
+            raise NotFound(f"没有找到导学 #{session_id}。")
+        return session
+
+    async def get_any(self, session_id: int) -> SessionRow:
+        """A session of any branch (for private chats, where there is no group)."""
+        session = await self.repo.get(session_id)
+        if session is None:
+            raise NotFound(f"没有找到导学 #{session_id}。")
+        return session
+
+    async def cancel(self, branch_id: int, actor: Actor, session_id: int) -> SessionRow:
+        session = await self.get(branch_id, session_id)
+        await self._require_admin_or_leader(session, actor)
+        if session.state == "cancelled":
+            raise DomainError(f"导学 #{session_id} 已经取消了。")
+        if session.ends_at <= self.clock.timestamp():
+            raise DomainError(f"导学 #{session_id} 已经结束，不能取消。")
+        async with self.db.transaction():
+            await self.repo.cancel(session.id, self.clock.timestamp())
+        return await self.get(branch_id, session_id)
+
+    async def code_for(self, session_id: int, actor: Actor) -> SessionRow:
+        """The session, if ``actor`` may see its code: the leader, the creator or an admin."""
+        session = await self.get_any(session_id)
+        if actor.user_id not in (session.leader_id, session.creator_id) and not (
+            await self.branches.is_admin(session.branch_id, actor)
+        ):
+            raise NotFound(f"没有找到导学 #{session_id}。")  # do not confirm it exists
+        return session
+
+    async def listing(self, branch_id: int) -> tuple[list[SessionRow], dict[int, int]]:
+        """Recent (last ``note_window_days``) and upcoming sessions, with check-in counts."""
+        now = self.clock.timestamp()
+        since = now - self.settings.note_window_days * 86400
+        sessions = await self.repo.between(branch_id, since, now + 366 * 86400,
+                                           self.settings.page_size * 2)
+        counts = await self.repo.checkin_counts([s.id for s in sessions])
+        return sessions, counts
+
+    # check-in ----------------------------------------------------------------------------
+
+    def window(self, session: SessionRow) -> tuple[int, int]:
+        return (session.starts_at - self.settings.checkin_open_before * 60,
+                session.ends_at + self.settings.checkin_close_after * 60)
+
+    async def check_in(self, branch_id: int, user_id: int, code: str | None) -> CheckinResult:
+        """Check in to the session open now; wrong codes count, and lock out after the limit."""
+        now = self.clock.timestamp()
+        open_now = await self.repo.open_at(branch_id, now, self.settings.checkin_open_before * 60,
+                                           self.settings.checkin_close_after * 60)
+        if not open_now:
+            raise DomainError("现在没有正在签到的导学。签到在开始前 "
+                              f"{self.settings.checkin_open_before} 分钟开放，结束后 "
+                              f"{self.settings.checkin_close_after} 分钟关闭。")
+        session = self._pick(open_now, code)
+        done = await self.repo.checkin(session.id, user_id)
+        if done is not None:
+            return CheckinResult(session, False, done.at, 0)
+        limit = self.settings.checkin_max_wrong
+        if session.code is not None:
+            if await self.repo.wrong_count(session.id, user_id) >= limit:
+                raise Forbidden(f"签到码错误已达 {limit} 次，你在导学 #{session.id} 的签到已锁定，"
+                                "请联系导学人或支委补签。")
+            if code is None:
+                raise DomainError(f"请发送 /签到 <{CODE_DIGITS}位签到码>，签到码在导学现场公布。")
+            if not secrets.compare_digest(code, session.code):
+                async with self.db.transaction():
+                    wrong = await self.repo.add_wrong(session.id, user_id)
+                if wrong >= limit:
+                    raise Forbidden(f"签到码不对，已错 {limit} 次，签到已锁定，请联系导学人补签。")
+                raise DomainError(f"签到码不对，还可以再试 {limit - wrong} 次。")
+        return await self._record(session, user_id, "code" if session.code else "open")
+
+    def _pick(self, open_now: list[SessionRow], code: str | None) -> SessionRow:
+        if code is not None:
+            for session in open_now:
+                if session.code is not None and secrets.compare_digest(code, session.code):
+                    return session
+        for session in open_now:
+            if session.code is None:
+                return session
+        return open_now[0]
+
+    async def _record(self, session: SessionRow, user_id: int, method: str,
+                      operator_id: int | None = None, reason: str | None = None) -> CheckinResult:
+        now = self.clock.timestamp()
+        async with self.db.transaction():
+            new = await self.repo.add_checkin(session.id, user_id, now, method, operator_id,
+                                              reason)
+            booked = 0
+            if new:
+                why = f"导学 #{session.id} 签到" + (f"（补签：{reason}）" if reason else "")
+                entry = await self.points.book(
+                    session.branch_id, user_id, Category.ATTENDANCE, self.settings.points_checkin,
+                    why, ref=f"checkin:{session.id}:{user_id}", operator_id=operator_id,
+                )
+                booked = self.settings.points_checkin if entry else 0
+        if not new:
+            done = await self.repo.checkin(session.id, user_id)
+            return CheckinResult(session, False, done.at if done else now, 0)
+        return CheckinResult(session, True, now, booked)
+
+    async def manual_check_in(self, branch_id: int, actor: Actor, session_id: int, user_id: int,
+                              reason: str) -> CheckinResult:
+        """补签: an admin records attendance by hand; the ledger names the admin and reason."""
+        await self.branches.require_admin(branch_id, actor)
+        session = await self.get(branch_id, session_id)
+        reason = require_text(reason, self.settings.reason_max_length, "补签原因")
+        if session.state == "cancelled":
+            raise DomainError(f"导学 #{session_id} 已取消。")
+        if self.clock.timestamp() < self.window(session)[0]:
+            raise DomainError(f"导学 #{session_id} 还没开始签到。")
+        result = await self._record(session, user_id, "manual", actor.user_id, reason)
+        if not result.new:
+            raise DomainError(f"{user_id} 已经签到过导学 #{session_id}。")
+        return result
+
+    # attendance --------------------------------------------------------------------------
+
+    async def sheet(self, session_id: int, actor: Actor, branch_id: int | None = None) -> Sheet:
+        session = (await self.get(branch_id, session_id) if branch_id is not None
+                   else await self.get_any(session_id))
+        await self._require_admin_or_leader(session, actor)
+        return await self._sheet(session)
+
+    async def _sheet(self, session: SessionRow) -> Sheet:
+        checkins = await self.repo.checkins(session.id)
+        names = await self.branches.names(session.branch_id, [c.user_id for c in checkins])
+        members = await self.branches.members.list_active(session.branch_id)
+        eligible = [m for m in members if m.identity in self.settings.wish_claim_identities]
+        present = {c.user_id for c in checkins}
+        return Sheet(
+            session=session,
+            attendees=[(c, names.get(c.user_id, str(c.user_id))) for c in checkins],
+            absent=[m for m in eligible if m.user_id not in present],
+            eligible=len(eligible),
+            eligible_present=sum(1 for m in eligible if m.user_id in present),
+        )
+
+    # rotation ----------------------------------------------------------------------------
+
+    async def rotation(self, branch_id: int) -> tuple[list[int], int, dict[int, str]]:
+        members, next_index = await self.repo.rotation(branch_id)
+        names = await self.branches.names(branch_id, members)
+        return members, (next_index % len(members)) if members else 0, names
+
+    async def set_rotation(self, branch_id: int, actor: Actor, user_ids: list[int]) -> None:
+        await self.branches.require_admin(branch_id, actor)
+        ordered = list(dict.fromkeys(user_ids))
+        for user_id in ordered:
+            if not self.is_eligible(await self.branches.member(branch_id, user_id)):
+                raise DomainError(f"{user_id} 不能加入轮值：需要在本支部登记，且为入党积极分子"
+                                  "及以上身份或支委。")
+        async with self.db.transaction():
+            await self.repo.set_rotation(branch_id, ordered, 0, self.clock.timestamp())
+
+    # notes -------------------------------------------------------------------------------
+
+    async def add_note(self, branch_id: int, user_id: int, content: str) -> NoteResult:
+        content = require_text(content, self.settings.note_max_length, "读书笔记",
+                               min_length=self.settings.note_min_length)
+        now = self.clock.timestamp()
+        session = await self.repo.latest_attended(
+            branch_id, user_id, now - self.settings.note_window_days * 86400, now
+        )
+        if session is None:
+            raise DomainError(f"最近 {self.settings.note_window_days} 天内没有你签到过的导学，"
+                              "读书笔记需在签到后提交。")
+        async with self.db.transaction():
+            note_id = await self.repo.add_note(session.id, branch_id, user_id, content, now)
+            if note_id is None:
+                raise DomainError(f"你已经提交过导学 #{session.id} 的读书笔记了。")
+            points = await self.points.book_interaction(
+                branch_id, user_id, self.settings.points_note,
+                f"导学 #{session.id} 读书笔记", ref=f"note:{session.id}:{user_id}",
+            )
+        return NoteResult(session, points)
+
+    # scheduled messages ------------------------------------------------------------------
+
+    def job_times(self, session: SessionRow) -> dict[str, int]:
+        """When each built-in message of the session is due (Unix seconds)."""
+        start = self.clock.from_timestamp(session.starts_at)
+        hour, minute = (int(x) for x in self.settings.session_leader_remind_time.split(":"))
+        evening = (start - timedelta(days=1)).replace(hour=hour, minute=minute, second=0)
+        times = {
+            "remind": session.starts_at - self.settings.session_remind_before * 60,
+            "summary": self.window(session)[1],
+        }
+        if evening.timestamp() < session.starts_at:
+            times["leader"] = int(evening.timestamp())
+        return times
+
+    async def fire_job(self, session_id: int, kind: str) -> bool:
+        """Queue one built-in message; each (session, kind) is queued at most once."""
+        session = await self.repo.get(session_id)
+        if session is None or session.state != "scheduled" or kind not in JOB_KINDS:
+            return False
+        key = f"session:{session.id}:{kind}"
+        start = self.clock.from_timestamp(session.starts_at)
+        names = await self.branches.names(session.branch_id, [session.leader_id])
+        leader = names.get(session.leader_id, str(session.leader_id))
+        if kind == "remind":
+            how = "/签到 <签到码>（签到码现场公布）" if session.code else "/签到"
+            text = (f"📚 导学 #{session.id}「{session.topic}」将于 {start:%H:%M} 开始，"
+                    f"导学人：{leader}。到场后发送 {how} 签到。")
+            return bool(await self.outbox.to_branch(session.branch_id, [text_segment(text)],
+                                                    "session_remind", dedupe_key=key))
+        if kind == "leader":
+            code = f"签到码 {session.code}，请在现场公布。" if session.code else "本场无需签到码。"
+            text = (f"提醒：你将于 {start:%m-%d %H:%M} 担任导学 #{session.id}「{session.topic}」"
+                    f"的导学人。{code}")
+            return await self.outbox.to_user(session.leader_id, [text_segment(text)],
+                                             "session_leader", via_group_id=session.group_id,
+                                             branch_id=session.branch_id,
+                                             dedupe_key=key) is not None
+        sheet = await self._sheet(session)
+        text = (f"导学 #{session.id}「{session.topic}」签到结束：到场 {len(sheet.attendees)} 人，"
+                f"应到 {sheet.eligible} 人，实到 {sheet.eligible_present} 人，"
+                f"出勤率 {percent(sheet.rate)}。读书笔记请在 {self.settings.note_window_days} "
+                "天内用 /笔记 提交。")
+        return bool(await self.outbox.to_branch(session.branch_id, [text_segment(text)],
+                                                "session_summary", dedupe_key=key))
+
+    async def pending_sessions(self) -> list[SessionRow]:
+        grace = self.settings.misfire_grace_minutes * 60
+        since = self.clock.timestamp() - self.settings.checkin_close_after * 60 - grace
+        return await self.repo.pending_jobs(since)

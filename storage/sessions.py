@@ -1,0 +1,194 @@
+"""Sessions, check-ins, wrong-code counters, notes and the leader rotation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from storage.database import Database
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    branch_id: int
+    group_id: int | None
+    topic: str
+    starts_at: int
+    ends_at: int
+    leader_id: int
+    creator_id: int
+    code: str | None
+    state: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class CheckinRow:
+    session_id: int
+    user_id: int
+    at: int
+    method: str
+    operator_id: int | None
+    reason: str | None
+
+
+_S = ("id, branch_id, group_id, topic, starts_at, ends_at, leader_id, creator_id, code, state, "
+      "created_at")
+
+
+class SessionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, *, branch_id: int, group_id: int | None, topic: str, starts_at: int,
+                     ends_at: int, leader_id: int, creator_id: int, code: str | None,
+                     now: int) -> int:
+        cur = await self.db.execute(
+            "INSERT INTO sessions (branch_id, group_id, topic, starts_at, ends_at, leader_id, "
+            "creator_id, code, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (branch_id, group_id, topic, starts_at, ends_at, leader_id, creator_id, code, now),
+        )
+        return cur.lastrowid
+
+    async def get(self, session_id: int, branch_id: int | None = None) -> SessionRow | None:
+        sql = f"SELECT {_S} FROM sessions WHERE id = ?"
+        params: list = [session_id]
+        if branch_id is not None:
+            sql += " AND branch_id = ?"
+            params.append(branch_id)
+        row = await self.db.fetchone(sql, params)
+        return SessionRow(**dict(row)) if row else None
+
+    async def open_at(self, branch_id: int, now: int, before: int, after: int) -> list[SessionRow]:
+        """Scheduled sessions whose check-in window [start - before, end + after] holds now."""
+        rows = await self.db.fetchall(
+            f"SELECT {_S} FROM sessions WHERE branch_id = ? AND state = 'scheduled' "
+            "AND starts_at - ? <= ? AND ends_at + ? >= ? ORDER BY starts_at, id",
+            (branch_id, before, now, after, now),
+        )
+        return [SessionRow(**dict(r)) for r in rows]
+
+    async def between(self, branch_id: int, since: int, until: int,
+                      limit: int) -> list[SessionRow]:
+        rows = await self.db.fetchall(
+            f"SELECT {_S} FROM sessions WHERE branch_id = ? AND starts_at >= ? AND starts_at < ? "
+            "ORDER BY starts_at, id LIMIT ?",
+            (branch_id, since, until, limit),
+        )
+        return [SessionRow(**dict(r)) for r in rows]
+
+    async def pending_jobs(self, since: int) -> list[SessionRow]:
+        """Scheduled sessions (any branch) whose check-in has not closed long before ``since``."""
+        rows = await self.db.fetchall(
+            f"SELECT {_S} FROM sessions WHERE state = 'scheduled' AND ends_at >= ? ORDER BY id",
+            (since,),
+        )
+        return [SessionRow(**dict(r)) for r in rows]
+
+    async def cancel(self, session_id: int, now: int) -> bool:
+        cur = await self.db.execute(
+            "UPDATE sessions SET state = 'cancelled', cancelled_at = ? "
+            "WHERE id = ? AND state = 'scheduled'",
+            (now, session_id),
+        )
+        return cur.rowcount == 1
+
+    # check-ins ---------------------------------------------------------------------------
+
+    async def add_checkin(self, session_id: int, user_id: int, now: int, method: str,
+                          operator_id: int | None = None, reason: str | None = None) -> bool:
+        """True when recorded; False when this person had already checked in."""
+        cur = await self.db.execute(
+            "INSERT INTO checkins (session_id, user_id, at, method, operator_id, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, user_id) DO NOTHING",
+            (session_id, user_id, now, method, operator_id, reason),
+        )
+        return cur.rowcount == 1
+
+    async def checkin(self, session_id: int, user_id: int) -> CheckinRow | None:
+        row = await self.db.fetchone(
+            "SELECT session_id, user_id, at, method, operator_id, reason FROM checkins "
+            "WHERE session_id = ? AND user_id = ?",
+            (session_id, user_id),
+        )
+        return CheckinRow(**dict(row)) if row else None
+
+    async def checkins(self, session_id: int) -> list[CheckinRow]:
+        rows = await self.db.fetchall(
+            "SELECT session_id, user_id, at, method, operator_id, reason FROM checkins "
+            "WHERE session_id = ? ORDER BY at, user_id",
+            (session_id,),
+        )
+        return [CheckinRow(**dict(r)) for r in rows]
+
+    async def checkin_counts(self, session_ids: list[int]) -> dict[int, int]:
+        if not session_ids:
+            return {}
+        marks = ",".join("?" * len(session_ids))
+        rows = await self.db.fetchall(
+            f"SELECT session_id, COUNT(*) FROM checkins WHERE session_id IN ({marks}) "
+            "GROUP BY session_id",
+            session_ids,
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def wrong_count(self, session_id: int, user_id: int) -> int:
+        return await self.db.fetchval(
+            "SELECT wrong_count FROM checkin_failures WHERE session_id = ? AND user_id = ?",
+            (session_id, user_id), default=0,
+        )
+
+    async def add_wrong(self, session_id: int, user_id: int) -> int:
+        await self.db.execute(
+            "INSERT INTO checkin_failures (session_id, user_id, wrong_count) VALUES (?, ?, 1) "
+            "ON CONFLICT(session_id, user_id) DO UPDATE SET wrong_count = wrong_count + 1",
+            (session_id, user_id),
+        )
+        return await self.wrong_count(session_id, user_id)
+
+    async def latest_attended(self, branch_id: int, user_id: int,
+                              ended_after: int, now: int) -> SessionRow | None:
+        row = await self.db.fetchone(
+            f"SELECT {', '.join('s.' + c.strip() for c in _S.split(','))} FROM sessions s "
+            "JOIN checkins c ON c.session_id = s.id AND c.user_id = ? "
+            "WHERE s.branch_id = ? AND s.state = 'scheduled' AND s.ends_at >= ? "
+            "AND s.starts_at <= ? ORDER BY s.starts_at DESC, s.id DESC LIMIT 1",
+            (user_id, branch_id, ended_after, now),
+        )
+        return SessionRow(**dict(row)) if row else None
+
+    # notes -------------------------------------------------------------------------------
+
+    async def add_note(self, session_id: int, branch_id: int, user_id: int, content: str,
+                       now: int) -> int | None:
+        cur = await self.db.execute(
+            "INSERT INTO notes (session_id, branch_id, user_id, content, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(session_id, user_id) DO NOTHING",
+            (session_id, branch_id, user_id, content, now),
+        )
+        return cur.lastrowid if cur.rowcount == 1 else None
+
+    async def note_count(self, session_id: int) -> int:
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM notes WHERE session_id = ?", (session_id,), default=0
+        )
+
+    # rotation ----------------------------------------------------------------------------
+
+    async def rotation(self, branch_id: int) -> tuple[list[int], int]:
+        row = await self.db.fetchone(
+            "SELECT members, next_index FROM rotations WHERE branch_id = ?", (branch_id,)
+        )
+        if row is None:
+            return [], 0
+        return json.loads(row[0]), row[1]
+
+    async def set_rotation(self, branch_id: int, members: list[int], next_index: int,
+                           now: int) -> None:
+        await self.db.execute(
+            "INSERT INTO rotations (branch_id, members, next_index, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(branch_id) DO UPDATE SET members = excluded.members, "
+            "next_index = excluded.next_index, updated_at = excluded.updated_at",
+            (branch_id, json.dumps(members), next_index, now),
+        )
