@@ -313,8 +313,8 @@ class SessionService:
             "remind": session.starts_at - self.settings.session_remind_before * 60,
             "summary": self.window(session)[1],
         }
-        if evening.timestamp() < session.starts_at:
-            times["leader"] = int(evening.timestamp())
+        if session.created_at <= evening.timestamp() < session.starts_at:
+            times["leader"] = int(evening.timestamp())  # only if there is an evening before
         return times
 
     async def fire_job(self, session_id: int, kind: str) -> bool:

@@ -1,0 +1,140 @@
+from datetime import datetime, timedelta
+
+from nonebot.adapters.onebot.v11 import ActionFailed, Bot
+
+from domain.branches import Actor
+from tests.conftest import TZ
+from tests.fakes import GROUP, SELF_ID, Says, at, converse, group_message, private_message
+from tests.plugins.conftest import HELPER, MASSES, SECRETARY, WISHER
+
+TONIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=TZ)
+
+
+async def schedule(services, branch, leader=HELPER, **kw):
+    return await services.sessions.create(branch.id, GROUP, Actor(SECRETARY), "党章学习",
+                                          TONIGHT, 60, leader, **kw)
+
+
+async def test_create_sends_the_code_privately_never_to_the_group(app, branch, services):
+    event = group_message(SECRETARY, at(HELPER, "/导学 发起 党章学习 今天 21:00 60 ", ""))
+    async with app.test_matcher() as ctx:
+        bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
+        ctx.receive_event(bot, event)
+        for uid in (HELPER, SECRETARY):
+            ctx.should_call_api("send_private_msg", {
+                "user_id": uid, "group_id": GROUP, "message": Says("签到码：", "不要发到群里"),
+            }, result={"message_id": 1})
+        group_reply = Says("已发起导学 #1「党章学习」", "2026-11-27 21:00-22:00", "导学人：小李",
+                           "已私聊发给导学人和发起人")
+        ctx.should_call_send(event, group_reply, result={"message_id": 2})
+    session = await services.sessions.get(branch.id, 1)
+    assert session.leader_id == HELPER and session.code is not None
+    assert session.code not in str(group_reply.seen)
+
+
+async def test_failed_private_send_points_to_the_private_command(app, branch, services):
+    event = group_message(SECRETARY, "/导学 发起 读书会 今天 21:00")
+    async with app.test_matcher() as ctx:
+        bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
+        ctx.receive_event(bot, event)
+        ctx.should_call_api("send_private_msg", {
+            "user_id": SECRETARY, "group_id": GROUP, "message": Says("签到码："),
+        }, exception=ActionFailed(status="failed", retcode=100, message="not friend"))
+        ctx.should_call_send(event, Says("私聊发送失败", "/导学 签到码 #1"), result={})
+    session = await services.sessions.get(branch.id, 1)
+    await converse(
+        app,
+        (private_message(SECRETARY, "/导学 签到码 #1"), Says(f"签到码：{session.code}")),
+        (private_message(WISHER, "/导学 签到码 #1"), Says("没有找到导学 #1")),
+        (group_message(SECRETARY, "/导学 签到码 #1"), Says("只私聊发送", absent=(session.code,))),
+    )
+
+
+async def test_create_bad_input(app, branch):
+    await converse(
+        app,
+        (group_message(SECRETARY, "/导学 发起"), Says("用法：/导学 发起 <主题> <开始时间>")),
+        (group_message(SECRETARY, "/导学 发起 学习 下周 开会"), Says("时间格式不对", "用法：")),
+        (group_message(SECRETARY, "/导学 发起 学习 今天 21:00 5"), Says("时长是 10 到 480 分钟")),
+        (group_message(SECRETARY, "/导学 发起 学习 今天 21:00 60 胡说"),
+         Says("用法：/导学 发起")),
+        (group_message(MASSES, "/导学 发起 学习 今天 21:00"), Says("发起导学需要")),
+    )
+
+
+async def test_checkin_flow_in_the_group(app, branch, services, clock):
+    session = await schedule(services, branch)
+    wrong = "0000" if session.code != "0000" else "1111"
+    await converse(app, (group_message(WISHER, f"/签到 {session.code}"),
+                         Says("现在没有正在签到的导学")))
+    clock.set(TONIGHT)
+    await converse(
+        app,
+        (group_message(WISHER, f"/签到 {wrong}"), Says("签到码不对，还可以再试 4 次")),
+        (group_message(WISHER, f"/签到 {session.code}"), Says("签到成功：导学 #1", "出勤 +2 分")),
+        (group_message(WISHER, f"/checkin {session.code}"), Says("已在 21:00 签到过导学 #1",
+                                                                "不重复计分")),
+        (group_message(MASSES, "/签到"), Says("请发送 /签到 <4位签到码>")),
+        (group_message(MASSES, "/签到 12345"), Says("用法：/签到 [签到码]")),
+        (group_message(MASSES, "/签到 [CQ:at,qq=all]"), Says("用法：/签到 [签到码]")),
+    )
+
+
+async def test_list_cancel_and_sheet(app, branch, services, clock):
+    session = await schedule(services, branch)
+    clock.set(TONIGHT)
+    await services.sessions.check_in(branch.id, HELPER, session.code)
+    await converse(
+        app,
+        (group_message(WISHER, "/导学"), Says("#1 11-27 21:00-22:00「党章学习」", "导学人 小李",
+                                             "签到中", "签到 1 人")),
+        (group_message(WISHER, "/导学 签到表 #1"), Says("只有支委、书记、群管理员或本场导学人")),
+        (group_message(WISHER, "/导学 取消 #1"), Says("只有支委、书记、群管理员或本场导学人")),
+        (private_message(HELPER, "/导学 签到表 #1"),
+         Says("签到表", "到场 1 人", "小李（20102）", "未到：", "无")),
+    )
+    event = group_message(SECRETARY, "/导学 签到表 1")
+    async with app.test_matcher() as ctx:
+        bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
+        ctx.receive_event(bot, event)
+        ctx.should_call_api("send_private_msg", {
+            "user_id": SECRETARY, "group_id": GROUP, "message": Says("签到表", "小李"),
+        }, result={"message_id": 1})
+        ctx.should_call_send(event, Says("签到表已私聊发给你", absent=("小李",)), result={})
+    await converse(app, (group_message(SECRETARY, "/导学 取消 #1"), Says("导学 #1「党章学习」已取消")))
+
+
+async def test_manual_checkin_and_rotation_commands(app, branch, services, clock):
+    await schedule(services, branch)
+    clock.set(TONIGHT + timedelta(minutes=5))
+    await converse(
+        app,
+        (group_message(HELPER, at(WISHER, "/导学 补签 1 ", " 手机没电")),
+         Says("只有支委、书记或群管理员")),
+        (group_message(SECRETARY, at(WISHER, "/导学 补签 1 ", " 手机没电")),
+         Says("已为 小王 补签导学 #1", "原因：手机没电", "记 2 积分")),
+        (group_message(SECRETARY, at(WISHER, "/导学 补签 1 ")), Says("用法：/导学 补签")),
+        (group_message(SECRETARY, "/导学 轮值"), Says("还没有设置轮值导学人")),
+        (group_message(SECRETARY, f"/导学 轮值 {HELPER} {SECRETARY}"),
+         Says("已设置轮值导学人", "→ 1. 小李", "2. 老张")),
+        (group_message(HELPER, f"/导学 轮值 {HELPER}"), Says("只有支委、书记或群管理员")),
+        (group_message(SECRETARY, "/导学 发起 党史 明天 19:00 无码"),
+         Says("已发起导学 #2", "导学人：小李", "无需签到码")),
+        (group_message(WISHER, "/导学 轮值"), Says("→ 2. 老张")),
+    )
+
+
+async def test_note_command(app, branch, services, clock):
+    session = await schedule(services, branch)
+    clock.set(TONIGHT)
+    await services.sessions.check_in(branch.id, WISHER, session.code)
+    note = "今天学习了党章总纲，" * 4
+    await converse(
+        app,
+        (group_message(WISHER, "/笔记"), Says("用法：/笔记 <内容>")),
+        (group_message(WISHER, "/笔记 太短了"), Says("读书笔记至少 30 字")),
+        (group_message(WISHER, f"/笔记 {note}"), Says("已收到导学 #1「党章学习」的读书笔记",
+                                                    "互动 +3 分")),
+        (group_message(WISHER, f"/note {note}"), Says("已经提交过导学 #1")),
+        (group_message(HELPER, f"/笔记 {note}"), Says("没有你签到过的导学")),
+    )
