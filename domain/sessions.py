@@ -287,7 +287,7 @@ class SessionService:
                                min_length=self.settings.note_min_length)
         now = self.clock.timestamp()
         session = await self.repo.latest_attended(
-            branch_id, user_id, now - self.settings.note_window_days * 86400, now
+            branch_id, user_id, now - self.settings.note_window_days * 86400
         )
         if session is None:
             raise DomainError(f"最近 {self.settings.note_window_days} 天内没有你签到过的导学，"

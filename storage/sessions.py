@@ -148,13 +148,13 @@ class SessionRepository:
         return await self.wrong_count(session_id, user_id)
 
     async def latest_attended(self, branch_id: int, user_id: int,
-                              ended_after: int, now: int) -> SessionRow | None:
+                              ended_after: int) -> SessionRow | None:
         row = await self.db.fetchone(
             f"SELECT {', '.join('s.' + c.strip() for c in _S.split(','))} FROM sessions s "
             "JOIN checkins c ON c.session_id = s.id AND c.user_id = ? "
             "WHERE s.branch_id = ? AND s.state = 'scheduled' AND s.ends_at >= ? "
-            "AND s.starts_at <= ? ORDER BY s.starts_at DESC, s.id DESC LIMIT 1",
-            (user_id, branch_id, ended_after, now),
+            "ORDER BY s.starts_at DESC, s.id DESC LIMIT 1",
+            (user_id, branch_id, ended_after),
         )
         return SessionRow(**dict(row)) if row else None
 

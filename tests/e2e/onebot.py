@@ -153,6 +153,15 @@ class OneBotClient:
             "sender": {"user_id": user_id, "nickname": f"u{user_id}", "role": "member"},
         })
 
+    async def private_message(self, user_id: int, typed: str) -> None:
+        await self.post({
+            "time": int(time.time()), "self_id": self.self_id, "post_type": "message",
+            "message_type": "private", "sub_type": "friend", "message_id": next(_message_ids),
+            "user_id": user_id, "message": [{"type": "text", "data": {"text": typed}}],
+            "raw_message": typed, "font": 14,
+            "sender": {"user_id": user_id, "nickname": f"u{user_id}"},
+        })
+
     async def next_call(self, timeout: float = 10) -> dict:
         return await asyncio.wait_for(self.calls.get(), timeout)
 

@@ -101,7 +101,8 @@ async def test_list_cancel_and_sheet(app, branch, services, clock):
             "user_id": SECRETARY, "group_id": GROUP, "message": Says("签到表", "小李"),
         }, result={"message_id": 1})
         ctx.should_call_send(event, Says("签到表已私聊发给你", absent=("小李",)), result={})
-    await converse(app, (group_message(SECRETARY, "/导学 取消 #1"), Says("导学 #1「党章学习」已取消")))
+    await converse(app, (group_message(SECRETARY, "/导学 取消 #1"),
+                         Says("导学 #1「党章学习」已取消")))
 
 
 async def test_manual_checkin_and_rotation_commands(app, branch, services, clock):
