@@ -34,13 +34,21 @@ class BranchService:
         self.clock = clock
         self.branches = BranchRepository(db)
         self.members = MemberRepository(db)
+        # Read on every command; this process is the database's only writer, so the caches are
+        # dropped exactly where these records change (bind, rename, new term).
+        self._group_branch: dict[int, Branch] = {}
+        self._term: dict[int, Term] = {}
 
     # branches ----------------------------------------------------------------------------
 
     async def branch_for_group(self, group_id: int) -> Branch:
         """The group's branch; a group seen for the first time becomes its own branch."""
+        cached = self._group_branch.get(group_id)
+        if cached is not None:
+            return cached
         branch = await self.branches.branch_of_group(group_id)
         if branch is not None:
+            self._group_branch[group_id] = branch
             return branch
         async with self.db.transaction():
             branch = await self.branches.branch_of_group(group_id)
@@ -52,6 +60,7 @@ class BranchService:
                 await self.branches.create_term(
                     branch.id, term_name_for(now.year, now.month), int(now.timestamp())
                 )
+        self._group_branch[group_id] = branch
         return branch
 
     async def get_branch(self, branch_id: int) -> Branch:
@@ -71,6 +80,7 @@ class BranchService:
         name = require_text(name, self.settings.name_max_length * 2, "支部名称")
         async with self.db.transaction():
             await self.branches.rename(branch.id, name)
+        self._group_branch.clear()
         return Branch(id=branch.id, name=name, created_at=branch.created_at)
 
     async def bind(self, group_id: int, target_id: int, actor: Actor) -> Branch:
@@ -95,6 +105,7 @@ class BranchService:
         async with self.db.transaction():
             await self.branches.bind_group(group_id, target.id, actor.user_id,
                                            self.clock.timestamp())
+        self._group_branch.pop(group_id, None)
         return target
 
     async def groups(self, branch_id: int) -> list[int]:
@@ -106,16 +117,19 @@ class BranchService:
     # terms -------------------------------------------------------------------------------
 
     async def current_term(self, branch_id: int) -> Term:
+        cached = self._term.get(branch_id)
+        if cached is not None:
+            return cached
         term = await self.branches.current_term(branch_id)
-        if term is not None:
-            return term
-        async with self.db.transaction():
-            term = await self.branches.current_term(branch_id)
-            if term is None:
-                now = self.clock.now()
-                term = await self.branches.create_term(
-                    branch_id, term_name_for(now.year, now.month), int(now.timestamp())
-                )
+        if term is None:
+            async with self.db.transaction():
+                term = await self.branches.current_term(branch_id)
+                if term is None:
+                    now = self.clock.now()
+                    term = await self.branches.create_term(
+                        branch_id, term_name_for(now.year, now.month), int(now.timestamp())
+                    )
+        self._term[branch_id] = term
         return term
 
     # members and roles -------------------------------------------------------------------

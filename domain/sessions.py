@@ -172,19 +172,21 @@ class SessionService:
     async def check_in(self, branch_id: int, user_id: int, code: str | None) -> CheckinResult:
         """Check in to the session open now; wrong codes count, and lock out after the limit."""
         now = self.clock.timestamp()
-        open_now = await self.repo.open_at(branch_id, now, self.settings.checkin_open_before * 60,
-                                           self.settings.checkin_close_after * 60)
-        if not open_now:
+        found = await self.repo.open_for_user(
+            branch_id, user_id, now, self.settings.checkin_open_before * 60,
+            self.settings.checkin_close_after * 60,
+        )
+        if not found:
             raise DomainError("现在没有正在签到的导学。签到在开始前 "
                               f"{self.settings.checkin_open_before} 分钟开放，结束后 "
                               f"{self.settings.checkin_close_after} 分钟关闭。")
-        session = self._pick(open_now, code)
-        done = await self.repo.checkin(session.id, user_id)
-        if done is not None:
-            return CheckinResult(session, False, done.at, 0)
+        session = self._pick([s for s, _, _ in found], code)
+        _, checked_at, wrong_so_far = next(f for f in found if f[0].id == session.id)
+        if checked_at is not None:
+            return CheckinResult(session, False, checked_at, 0)
         limit = self.settings.checkin_max_wrong
         if session.code is not None:
-            if await self.repo.wrong_count(session.id, user_id) >= limit:
+            if wrong_so_far >= limit:
                 raise Forbidden(f"签到码错误已达 {limit} 次，你在导学 #{session.id} 的签到已锁定，"
                                 "请联系导学人或支委补签。")
             if code is None:

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from nonebot import get_driver, logger
-from nonebot.adapters.onebot.v11 import Bot, Event, GroupMessageEvent, MessageEvent
-from nonebot.exception import FinishedException
+from nonebot.adapters.onebot.v11 import GroupMessageEvent, MessageEvent
+from nonebot.exception import MatcherException
 from nonebot.internal.matcher import current_matcher
-from nonebot.matcher import Matcher
-from nonebot.message import run_postprocessor
 from nonebot.params import Depends
 from pydantic_core import core_schema
 
@@ -79,30 +77,24 @@ async def _command_context(event: MessageEvent) -> Ctx:
 CommandContext = Annotated[Ctx, Depends(_command_context)]
 
 
+FAILURE_NOTICE = "抱歉，处理这条命令时出错了，已记录，请稍后再试。"
+
+
 def guarded(handler):
-    """Answer a ``DomainError`` raised by ``handler`` with its message, as plain text."""
+    """Answer a ``DomainError`` with its message; any other error is logged with its traceback
+    and answered with a polite notice, so no traceback ever reaches a group."""
 
     @functools.wraps(handler)
     async def wrapper(*args, **kwargs):
         try:
             return await handler(*args, **kwargs)
+        except MatcherException:
+            raise  # finish()/pause(): NoneBot's own control flow
         except DomainError as exc:
             await current_matcher.get().finish(text(str(exc)))
+        except Exception as exc:
+            matcher = current_matcher.get()
+            logger.opt(exception=exc).error(f"command failed in {matcher.plugin_name}")
+            await matcher.finish(text(FAILURE_NOTICE))
 
     return wrapper
-
-
-@run_postprocessor
-async def _report_failure(bot: Bot, event: Event, matcher: Matcher,
-                          exception: Exception | None) -> None:
-    """No traceback reaches a group: log it, and tell the asker politely."""
-    if exception is None or isinstance(exception, FinishedException):
-        return
-    logger.opt(exception=exception).error(
-        f"command failed in {matcher.plugin_name}: {event.get_event_description()}"
-    )
-    if isinstance(event, MessageEvent):
-        try:
-            await bot.send(event, text("抱歉，处理这条命令时出错了，已记录，请稍后再试。"))
-        except Exception:
-            logger.exception("could not send the failure notice")

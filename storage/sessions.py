@@ -69,6 +69,27 @@ class SessionRepository:
         )
         return [SessionRow(**dict(r)) for r in rows]
 
+    async def open_for_user(self, branch_id: int, user_id: int, now: int, before: int,
+                            after: int) -> list[tuple[SessionRow, int | None, int]]:
+        """Like ``open_at``, with this person's check-in time (or None) and wrong-code count,
+        in one query: this is the hot path of a check-in burst."""
+        columns = ", ".join(f"s.{c.strip()}" for c in _S.split(","))
+        rows = await self.db.fetchall(
+            f"SELECT {columns}, c.at AS checked_at, COALESCE(f.wrong_count, 0) AS wrong "
+            "FROM sessions s "
+            "LEFT JOIN checkins c ON c.session_id = s.id AND c.user_id = :u "
+            "LEFT JOIN checkin_failures f ON f.session_id = s.id AND f.user_id = :u "
+            "WHERE s.branch_id = :b AND s.state = 'scheduled' AND s.starts_at - :before <= :now "
+            "AND s.ends_at + :after >= :now ORDER BY s.starts_at, s.id",
+            {"u": user_id, "b": branch_id, "before": before, "after": after, "now": now},
+        )
+        found = []
+        for row in rows:
+            data = dict(row)
+            checked_at, wrong = data.pop("checked_at"), data.pop("wrong")
+            found.append((SessionRow(**data), checked_at, wrong))
+        return found
+
     async def between(self, branch_id: int, since: int, until: int,
                       limit: int) -> list[SessionRow]:
         rows = await self.db.fetchall(

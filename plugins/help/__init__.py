@@ -4,6 +4,7 @@ from nonebot.params import CommandArg
 from nonebot.plugin import Plugin, PluginMetadata
 
 from runtime.args import plain_text
+from runtime.context import guarded
 from runtime.reply import text
 
 __plugin_meta__ = PluginMetadata(
@@ -38,6 +39,7 @@ def find_feature(name: str) -> Plugin | None:
 
 
 @help_cmd.handle()
+@guarded
 async def show_help(arg: Message = CommandArg()):
     query = plain_text(arg)
     if query:

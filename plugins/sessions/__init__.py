@@ -41,7 +41,9 @@ __plugin_meta__ = PluginMetadata(
 jobs = SessionScheduler(scheduler, services)
 
 session_cmd = on_command("导学", aliases={"session"}, priority=10, block=True)
-checkin_cmd = on_command("签到", aliases={"checkin"}, priority=10, block=True)
+# Check-in is the burst path (a whole floor at once): its own priority level lets NoneBot stop
+# after this one matcher instead of checking every other command's rules for each message.
+checkin_cmd = on_command("签到", aliases={"checkin"}, priority=1, block=True)
 note_cmd = on_command("笔记", aliases={"note"}, priority=10, block=True)
 
 

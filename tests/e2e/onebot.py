@@ -30,7 +30,9 @@ def free_port() -> int:
 class BotProcess:
     """``python bot.py`` with its own port and database."""
 
-    def __init__(self, db_path: Path, log_path: Path, **env: str) -> None:
+    def __init__(self, db_path: Path, log_path: Path, script: Path = ROOT / "bot.py",
+                 **env: str) -> None:
+        self.script = script
         self.port = free_port()
         self.db_path = db_path
         self.log_path = log_path
@@ -49,7 +51,8 @@ class BotProcess:
     def start(self, timeout: float = 30) -> None:
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "bot.py"], cwd=ROOT, env=self.env, stdout=self._log,
+            [sys.executable, str(self.script)], cwd=self.script.parent, env=self.env,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
