@@ -67,6 +67,7 @@ class SessionService:
         self.points = points
         self.outbox = outbox
         self.repo = SessionRepository(db)
+        self._open_cache: dict[int, tuple[int, list[SessionRow]]] = {}
 
     # who may do what ---------------------------------------------------------------------
 
@@ -119,6 +120,7 @@ class SessionService:
             if advance:
                 rotation, next_index = await self.repo.rotation(branch_id)
                 await self.repo.set_rotation(branch_id, rotation, next_index + 1, now)
+        self._open_cache.pop(branch_id, None)
         return await self.get(branch_id, session_id)
 
     async def get(self, branch_id: int, session_id: int) -> SessionRow:
@@ -143,6 +145,7 @@ class SessionService:
             raise DomainError(f"导学 #{session_id} 已经结束，不能取消。")
         async with self.db.transaction():
             await self.repo.cancel(session.id, self.clock.timestamp())
+        self._open_cache.pop(branch_id, None)
         return await self.get(branch_id, session_id)
 
     async def code_for(self, session_id: int, actor: Actor) -> SessionRow:
@@ -169,35 +172,56 @@ class SessionService:
         return (session.starts_at - self.settings.checkin_open_before * 60,
                 session.ends_at + self.settings.checkin_close_after * 60)
 
+    async def _open_now(self, branch_id: int) -> list[SessionRow]:
+        """Sessions whose check-in window holds now, from a per-branch cache.
+
+        The cache holds the branch's scheduled sessions whose check-in had not closed when it
+        was read; it is dropped when a session is created or cancelled (this process is the
+        only writer), so a burst of check-ins reads no session rows at all.
+        """
+        now = self.clock.timestamp()
+        cached = self._open_cache.get(branch_id)
+        if cached is None or now < cached[0]:
+            rows = await self.repo.open_or_upcoming(branch_id, now,
+                                                    self.settings.checkin_close_after * 60)
+            cached = self._open_cache[branch_id] = (now, rows)
+        return [s for s in cached[1] if self.window(s)[0] <= now <= self.window(s)[1]]
+
     async def check_in(self, branch_id: int, user_id: int, code: str | None) -> CheckinResult:
         """Check in to the session open now; wrong codes count, and lock out after the limit."""
-        now = self.clock.timestamp()
-        found = await self.repo.open_for_user(
-            branch_id, user_id, now, self.settings.checkin_open_before * 60,
-            self.settings.checkin_close_after * 60,
-        )
-        if not found:
+        open_now = await self._open_now(branch_id)
+        if not open_now:
             raise DomainError("现在没有正在签到的导学。签到在开始前 "
                               f"{self.settings.checkin_open_before} 分钟开放，结束后 "
                               f"{self.settings.checkin_close_after} 分钟关闭。")
-        session = self._pick([s for s, _, _ in found], code)
-        _, checked_at, wrong_so_far = next(f for f in found if f[0].id == session.id)
-        if checked_at is not None:
-            return CheckinResult(session, False, checked_at, 0)
+        session = self._pick(open_now, code)
         limit = self.settings.checkin_max_wrong
-        if session.code is not None:
-            if wrong_so_far >= limit:
-                raise Forbidden(f"签到码错误已达 {limit} 次，你在导学 #{session.id} 的签到已锁定，"
-                                "请联系导学人或支委补签。")
+
+        def decide(checked_at: int | None, wrong: int) -> str:
+            if checked_at is not None:
+                return "already"
+            if session.code is None:
+                return "record"
+            if wrong >= limit:
+                return "locked"
             if code is None:
-                raise DomainError(f"请发送 /签到 <{CODE_DIGITS}位签到码>，签到码在导学现场公布。")
-            if not secrets.compare_digest(code, session.code):
-                async with self.db.transaction():
-                    wrong = await self.repo.add_wrong(session.id, user_id)
-                if wrong >= limit:
-                    raise Forbidden(f"签到码不对，已错 {limit} 次，签到已锁定，请联系导学人补签。")
-                raise DomainError(f"签到码不对，还可以再试 {limit - wrong} 次。")
-        return await self._record(session, user_id, "code" if session.code else "open")
+                return "need_code"
+            return "record" if secrets.compare_digest(code, session.code) else "wrong"
+
+        decision, at, wrong = await self._attempt(session, user_id, decide,
+                                                  "code" if session.code else "open")
+        if decision == "record":
+            return CheckinResult(session, True, at, self.settings.points_checkin)
+        if decision == "already":
+            return CheckinResult(session, False, at, 0)
+        if decision == "locked":
+            raise Forbidden(f"签到码错误已达 {limit} 次，你在导学 #{session.id} 的签到已锁定，"
+                            "请联系导学人或支委补签。")
+        if decision == "need_code":
+            raise DomainError(f"请发送 /签到 <{CODE_DIGITS}位签到码>，签到码在导学现场公布。")
+        if wrong >= limit:
+            raise Forbidden(f"签到码不对，已错 {limit} 次，签到已锁定，请联系导学人补签。")
+        raise DomainError(f"签到码不对，还可以再试 {limit - wrong} 次。")
 
     def _pick(self, open_now: list[SessionRow], code: str | None) -> SessionRow:
         if code is not None:
@@ -209,24 +233,21 @@ class SessionService:
                 return session
         return open_now[0]
 
-    async def _record(self, session: SessionRow, user_id: int, method: str,
-                      operator_id: int | None = None, reason: str | None = None) -> CheckinResult:
+    async def _attempt(self, session: SessionRow, user_id: int, decide, method: str,
+                       operator_id: int | None = None,
+                       reason: str | None = None) -> tuple[str, int | None, int]:
+        """One atomic check-in attempt; the check-in and its points are booked together."""
         now = self.clock.timestamp()
-        async with self.db.transaction():
-            new = await self.repo.add_checkin(session.id, user_id, now, method, operator_id,
-                                              reason)
-            booked = 0
-            if new:
-                why = f"导学 #{session.id} 签到" + (f"（补签：{reason}）" if reason else "")
-                entry = await self.points.book(
-                    session.branch_id, user_id, Category.ATTENDANCE, self.settings.points_checkin,
-                    why, ref=f"checkin:{session.id}:{user_id}", operator_id=operator_id,
-                )
-                booked = self.settings.points_checkin if entry else 0
-        if not new:
-            done = await self.repo.checkin(session.id, user_id)
-            return CheckinResult(session, False, done.at if done else now, 0)
-        return CheckinResult(session, True, now, booked)
+        term = await self.branches.current_term(session.branch_id)
+        why = f"导学 #{session.id} 签到" + (f"（补签：{reason}）" if reason else "")
+        points = {
+            "branch_id": session.branch_id, "term_id": term.id, "user_id": user_id,
+            "category": Category.ATTENDANCE.value, "delta": self.settings.points_checkin,
+            "reason": why, "ref": f"checkin:{session.id}:{user_id}",
+            "operator_id": operator_id, "now": now,
+        }
+        return await self.repo.attempt_checkin(session.id, user_id, now, method, decide, points,
+                                               operator_id, reason)
 
     async def manual_check_in(self, branch_id: int, actor: Actor, session_id: int, user_id: int,
                               reason: str) -> CheckinResult:
@@ -238,10 +259,13 @@ class SessionService:
             raise DomainError(f"导学 #{session_id} 已取消。")
         if self.clock.timestamp() < self.window(session)[0]:
             raise DomainError(f"导学 #{session_id} 还没开始签到。")
-        result = await self._record(session, user_id, "manual", actor.user_id, reason)
-        if not result.new:
+        decision, at, _ = await self._attempt(
+            session, user_id, lambda checked_at, _wrong: "already" if checked_at else "record",
+            "manual", actor.user_id, reason,
+        )
+        if decision != "record":
             raise DomainError(f"{user_id} 已经签到过导学 #{session_id}。")
-        return result
+        return CheckinResult(session, True, at, self.settings.points_checkin)
 
     # attendance --------------------------------------------------------------------------
 

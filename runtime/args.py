@@ -53,6 +53,16 @@ def rest_text(message: Message, skip_words: int) -> str:
     return text.strip()
 
 
+def text_after_command(text: str, starts: tuple[str, ...], names: tuple[str, ...]) -> str:
+    """What follows ``/name`` in ``text`` (for handlers that skip NoneBot's CommandArg)."""
+    text = text.strip()
+    for start in starts:
+        for name in sorted(names, key=len, reverse=True):
+            if text.startswith(start + name):
+                return text[len(start + name):].strip()
+    return ""
+
+
 def person(token: Token | None) -> int | None:
     """A QQ number from an @-mention, ``12345`` or ``@12345``."""
     if isinstance(token, Mention):

@@ -74,6 +74,7 @@ async def _command_context(event: MessageEvent) -> Ctx:
     return Ctx(svc=svc, actor=actor, group_id=group_id, branch=branch)
 
 
+command_context = _command_context  # a plain call, for handlers on the hot path
 CommandContext = Annotated[Ctx, Depends(_command_context)]
 
 

@@ -13,6 +13,26 @@ _COLUMNS = (
 )
 
 
+INSERT_SQL = (
+    "INSERT INTO ledger (branch_id, term_id, user_id, category, delta, reason, ref, "
+    "reverses_id, operator_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def append_sync(conn: sqlite3.Connection, *, branch_id: int, term_id: int, user_id: int,
+                category: str, delta: int, reason: str, ref: str | None,
+                operator_id: int | None, now: int, reverses_id: int | None = None) -> int | None:
+    """``LedgerRepository.append`` for code already running in the database thread."""
+    try:
+        cur = conn.execute(INSERT_SQL, (branch_id, term_id, user_id, category, delta, reason,
+                                        ref, reverses_id, operator_id, now))
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            return None
+        raise
+    return cur.lastrowid
+
+
 class LedgerRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -25,10 +45,8 @@ class LedgerRepository:
         """Append one entry; None when ``ref`` (or ``reverses_id``) was already booked."""
         try:
             cur = await self.db.execute(
-                "INSERT INTO ledger (branch_id, term_id, user_id, category, delta, reason, ref, "
-                "reverses_id, operator_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (branch_id, term_id, user_id, category, delta, reason, ref, reverses_id,
-                 operator_id, now),
+                INSERT_SQL, (branch_id, term_id, user_id, category, delta, reason, ref,
+                             reverses_id, operator_id, now),
             )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):

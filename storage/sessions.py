@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.database import Database
+from storage.ledger import append_sync
 
 
 @dataclass(frozen=True)
@@ -60,36 +63,6 @@ class SessionRepository:
         row = await self.db.fetchone(sql, params)
         return SessionRow(**dict(row)) if row else None
 
-    async def open_at(self, branch_id: int, now: int, before: int, after: int) -> list[SessionRow]:
-        """Scheduled sessions whose check-in window [start - before, end + after] holds now."""
-        rows = await self.db.fetchall(
-            f"SELECT {_S} FROM sessions WHERE branch_id = ? AND state = 'scheduled' "
-            "AND starts_at - ? <= ? AND ends_at + ? >= ? ORDER BY starts_at, id",
-            (branch_id, before, now, after, now),
-        )
-        return [SessionRow(**dict(r)) for r in rows]
-
-    async def open_for_user(self, branch_id: int, user_id: int, now: int, before: int,
-                            after: int) -> list[tuple[SessionRow, int | None, int]]:
-        """Like ``open_at``, with this person's check-in time (or None) and wrong-code count,
-        in one query: this is the hot path of a check-in burst."""
-        columns = ", ".join(f"s.{c.strip()}" for c in _S.split(","))
-        rows = await self.db.fetchall(
-            f"SELECT {columns}, c.at AS checked_at, COALESCE(f.wrong_count, 0) AS wrong "
-            "FROM sessions s "
-            "LEFT JOIN checkins c ON c.session_id = s.id AND c.user_id = :u "
-            "LEFT JOIN checkin_failures f ON f.session_id = s.id AND f.user_id = :u "
-            "WHERE s.branch_id = :b AND s.state = 'scheduled' AND s.starts_at - :before <= :now "
-            "AND s.ends_at + :after >= :now ORDER BY s.starts_at, s.id",
-            {"u": user_id, "b": branch_id, "before": before, "after": after, "now": now},
-        )
-        found = []
-        for row in rows:
-            data = dict(row)
-            checked_at, wrong = data.pop("checked_at"), data.pop("wrong")
-            found.append((SessionRow(**data), checked_at, wrong))
-        return found
-
     async def between(self, branch_id: int, since: int, until: int,
                       limit: int) -> list[SessionRow]:
         rows = await self.db.fetchall(
@@ -117,23 +90,56 @@ class SessionRepository:
 
     # check-ins ---------------------------------------------------------------------------
 
-    async def add_checkin(self, session_id: int, user_id: int, now: int, method: str,
-                          operator_id: int | None = None, reason: str | None = None) -> bool:
-        """True when recorded; False when this person had already checked in."""
-        cur = await self.db.execute(
-            "INSERT INTO checkins (session_id, user_id, at, method, operator_id, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, user_id) DO NOTHING",
-            (session_id, user_id, now, method, operator_id, reason),
-        )
-        return cur.rowcount == 1
+    async def attempt_checkin(self, session_id: int, user_id: int, now: int, method: str,
+                              decide: Callable[[int | None, int], str], points: dict,
+                              operator_id: int | None = None,
+                              reason: str | None = None) -> tuple[str, int | None, int]:
+        """Read this person's state, let ``decide(checked_at, wrong_count)`` rule, and act,
+        atomically in one database call.
 
-    async def checkin(self, session_id: int, user_id: int) -> CheckinRow | None:
-        row = await self.db.fetchone(
-            "SELECT session_id, user_id, at, method, operator_id, reason FROM checkins "
-            "WHERE session_id = ? AND user_id = ?",
-            (session_id, user_id),
+        ``decide`` returns "record" (insert the check-in and its ledger entry, ``points``
+        being append_sync's keywords), "wrong" (count a wrong code) or any other word (change
+        nothing). Returns (decision, check-in time or None, wrong-code count after).
+        """
+
+        def work(conn: sqlite3.Connection) -> tuple[str, int | None, int]:
+            checked_at, wrong = conn.execute(
+                "SELECT (SELECT at FROM checkins WHERE session_id = :s AND user_id = :u), "
+                "(SELECT wrong_count FROM checkin_failures WHERE session_id = :s "
+                "AND user_id = :u)",
+                {"s": session_id, "u": user_id},
+            ).fetchone()
+            wrong = wrong or 0
+            decision = decide(checked_at, wrong)
+            if decision == "record":
+                conn.execute(
+                    "INSERT INTO checkins (session_id, user_id, at, method, operator_id, reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (session_id, user_id, now, method, operator_id, reason),
+                )
+                append_sync(conn, **points)
+                return decision, now, wrong
+            if decision == "wrong":
+                conn.execute(
+                    "INSERT INTO checkin_failures (session_id, user_id, wrong_count) "
+                    "VALUES (?, ?, 1) ON CONFLICT(session_id, user_id) "
+                    "DO UPDATE SET wrong_count = wrong_count + 1",
+                    (session_id, user_id),
+                )
+                return decision, checked_at, wrong + 1
+            return decision, checked_at, wrong
+
+        return await self.db.run_atomic(work)
+
+    async def open_or_upcoming(self, branch_id: int, closes_after: int,
+                               after: int) -> list[SessionRow]:
+        """Scheduled sessions of the branch whose check-in closes at or after ``closes_after``."""
+        rows = await self.db.fetchall(
+            f"SELECT {_S} FROM sessions WHERE branch_id = ? AND state = 'scheduled' "
+            "AND ends_at + ? >= ? ORDER BY starts_at, id",
+            (branch_id, after, closes_after),
         )
-        return CheckinRow(**dict(row)) if row else None
+        return [SessionRow(**dict(r)) for r in rows]
 
     async def checkins(self, session_id: int) -> list[CheckinRow]:
         rows = await self.db.fetchall(
@@ -159,14 +165,6 @@ class SessionRepository:
             "SELECT wrong_count FROM checkin_failures WHERE session_id = ? AND user_id = ?",
             (session_id, user_id), default=0,
         )
-
-    async def add_wrong(self, session_id: int, user_id: int) -> int:
-        await self.db.execute(
-            "INSERT INTO checkin_failures (session_id, user_id, wrong_count) VALUES (?, ?, 1) "
-            "ON CONFLICT(session_id, user_id) DO UPDATE SET wrong_count = wrong_count + 1",
-            (session_id, user_id),
-        )
-        return await self.wrong_count(session_id, user_id)
 
     async def latest_attended(self, branch_id: int, user_id: int,
                               ended_after: int) -> SessionRow | None:

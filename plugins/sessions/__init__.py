@@ -1,13 +1,22 @@
 from nonebot import logger, on_command, require
-from nonebot.adapters.onebot.v11 import Bot, Message
+from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent
 from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from domain.errors import DomainError
 from domain.sessions import Sheet, percent
 from domain.timeparse import parse_moment
-from runtime.args import integer, person, plain_text, record_id, rest_text, tokenize, word
-from runtime.context import CommandContext, Ctx, guarded
+from runtime.args import (
+    integer,
+    person,
+    plain_text,
+    record_id,
+    rest_text,
+    text_after_command,
+    tokenize,
+    word,
+)
+from runtime.context import CommandContext, Ctx, command_context, guarded
 from runtime.lifecycle import on_ready, services
 from runtime.reply import paginate, text
 
@@ -43,7 +52,10 @@ jobs = SessionScheduler(scheduler, services)
 session_cmd = on_command("导学", aliases={"session"}, priority=10, block=True)
 # Check-in is the burst path (a whole floor at once): its own priority level lets NoneBot stop
 # after this one matcher instead of checking every other command's rules for each message.
-checkin_cmd = on_command("签到", aliases={"checkin"}, priority=1, block=True)
+CHECKIN_NAMES = ("签到", "checkin")
+COMMAND_STARTS = ("/", "／")
+checkin_cmd = on_command(CHECKIN_NAMES[0], aliases=set(CHECKIN_NAMES[1:]), priority=1,
+                         block=True)
 note_cmd = on_command("笔记", aliases={"note"}, priority=10, block=True)
 
 
@@ -246,9 +258,12 @@ async def rotation(ctx: Ctx, tokens) -> None:
 
 @checkin_cmd.handle()
 @guarded
-async def check_in(ctx: CommandContext, arg: Message = CommandArg()):
+async def check_in(event: MessageEvent):
+    # Only the event is injected here: NoneBot's dependency solving (a Depends and CommandArg)
+    # costs more per message than the check-in itself, and this is the burst path.
+    ctx = await command_context(event)
     branch = ctx.in_branch()
-    words = plain_text(arg).split()
+    words = text_after_command(event.get_plaintext(), COMMAND_STARTS, CHECKIN_NAMES).split()
     if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit()
                                          and len(words[0]) == 4)):
         await checkin_cmd.finish(text("用法：" + CHECKIN_USAGE))

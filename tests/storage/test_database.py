@@ -69,3 +69,49 @@ async def test_same_ref_in_another_branch_is_separate(svc):
     assert await svc.points.book(a.id, 7, Category.AWARD, 1, "x", ref="r") is not None
     assert await svc.points.book(b.id, 7, Category.AWARD, 1, "x", ref="r") is not None
     assert (await svc.points.summary(a.id, 7)).total == 1
+
+
+async def test_run_atomic_commits_or_rolls_back_in_one_call(svc):
+    db = svc.db
+
+    def insert_two(conn):
+        conn.execute("INSERT INTO branches (name, created_at) VALUES ('a', 0)")
+        conn.execute("INSERT INTO branches (name, created_at) VALUES ('b', 0)")
+        return "done"
+
+    assert await db.run_atomic(insert_two) == "done"
+
+    def insert_then_fail(conn):
+        conn.execute("INSERT INTO branches (name, created_at) VALUES ('c', 0)")
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        await db.run_atomic(insert_then_fail)
+    async with db.transaction():  # nested inside a transaction it joins it
+        await db.run_atomic(lambda conn: conn.execute(
+            "INSERT INTO branches (name, created_at) VALUES ('d', 0)"))
+    names = [r[0] for r in await db.fetchall("SELECT name FROM branches ORDER BY id")]
+    assert names == ["a", "b", "d"]
+
+
+async def test_concurrent_atomic_calls_are_batched_but_stay_separate(svc):
+    db = svc.db
+
+    def insert(name):
+        def work(conn):
+            conn.execute("INSERT INTO branches (name, created_at) VALUES (?, 0)", (name,))
+            if name.startswith("bad"):
+                raise ValueError(name)
+            return name
+        return work
+
+    names = [f"ok{i}" if i % 3 else f"bad{i}" for i in range(30)]
+    results = await asyncio.gather(*(db.run_atomic(insert(n)) for n in names),
+                                   return_exceptions=True)
+    for name, result in zip(names, results, strict=True):
+        if name.startswith("bad"):
+            assert isinstance(result, ValueError) and str(result) == name
+        else:
+            assert result == name
+    stored = {r[0] for r in await db.fetchall("SELECT name FROM branches")}
+    assert stored == {n for n in names if n.startswith("ok")}
