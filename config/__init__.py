@@ -33,8 +33,9 @@ class BranchConfig(BaseModel):
     points_standard: int = Field(20, ge=0)
     interaction_daily_cap: int = Field(6, ge=0)
     rank_size: int = Field(10, ge=1, le=50)
+    pair_default_size: int = Field(5, ge=1, le=50)
     commend_enabled: bool = True
-    commend_time: str = "周日 20:00"
+    commend_time: str = "每周日 20:00"
     commend_size: int = Field(3, ge=1, le=20)
 
     # sessions (导学)

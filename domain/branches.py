@@ -132,6 +132,29 @@ class BranchService:
         self._term[branch_id] = term
         return term
 
+    async def start_term(self, branch_id: int, actor: Actor, name: str) -> Term:
+        """End the current term and start ``name``: boards and reports start fresh."""
+        await self.require_admin(branch_id, actor)
+        name = require_text(name, self.settings.name_max_length * 2, "学期名称")
+        if any(t.name == name for t in await self.branches.terms(branch_id)):
+            raise DomainError(f"已经有名为「{name}」的学期了。")
+        async with self.db.transaction():
+            term = await self.branches.create_term(branch_id, name, self.clock.timestamp())
+        self._term[branch_id] = term
+        return term
+
+    async def terms(self, branch_id: int) -> list[Term]:
+        return await self.branches.terms(branch_id)
+
+    async def find_term(self, branch_id: int, word: str | None) -> Term:
+        """A term by name or ``#id``; the current one when ``word`` is empty."""
+        if not word:
+            return await self.current_term(branch_id)
+        for term in await self.branches.terms(branch_id):
+            if word in (term.name, f"#{term.id}", str(term.id)):
+                return term
+        raise NotFound(f"没有找到学期「{word[:40]}」。")
+
     # members and roles -------------------------------------------------------------------
 
     async def is_admin(self, branch_id: int, actor: Actor) -> bool:

@@ -121,3 +121,4 @@ class LedgerEntry:
     reverses_id: int | None
     operator_id: int | None
     created_at: int
+    local_day: str | None = None

@@ -10,6 +10,7 @@ from domain.clock import Clock
 from domain.outbox import OutboxService
 from domain.points import PointsService
 from domain.reminders import ReminderService
+from domain.report import ReportService
 from domain.sessions import SessionService
 from domain.wishes import WishService
 from storage.database import Database
@@ -26,6 +27,7 @@ class Services:
     outbox: OutboxService
     reminders: ReminderService
     sessions: SessionService
+    reports: ReportService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -35,10 +37,12 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     db = Database(db_path or settings.branch_db_path)
     await db.open()
     branches = BranchService(db, settings, clock)
-    points = PointsService(db, settings, clock, branches)
     outbox = OutboxService(db, settings, clock)
+    points = PointsService(db, settings, clock, branches, outbox)
     wishes = WishService(db, settings, clock, branches, points, outbox)
     reminders = ReminderService(db, settings, clock, branches, outbox)
     sessions = SessionService(db, settings, clock, branches, points, outbox)
+    reports = ReportService(db, settings, clock, branches)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
-                    wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions)
+                    wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
+                    reports=reports)

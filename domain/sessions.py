@@ -245,6 +245,7 @@ class SessionService:
             "category": Category.ATTENDANCE.value, "delta": self.settings.points_checkin,
             "reason": why, "ref": f"checkin:{session.id}:{user_id}",
             "operator_id": operator_id, "now": now,
+            "local_day": self.clock.from_timestamp(now).strftime("%Y-%m-%d"),
         }
         return await self.repo.attempt_checkin(session.id, user_id, now, method, decide, points,
                                                operator_id, reason)

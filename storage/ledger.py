@@ -9,23 +9,24 @@ from storage.database import Database
 
 _COLUMNS = (
     "id, branch_id, term_id, user_id, category, delta, reason, ref, reverses_id, operator_id, "
-    "created_at"
+    "created_at, local_day"
 )
 
 
 INSERT_SQL = (
     "INSERT INTO ledger (branch_id, term_id, user_id, category, delta, reason, ref, "
-    "reverses_id, operator_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    "reverses_id, operator_id, created_at, local_day) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
 def append_sync(conn: sqlite3.Connection, *, branch_id: int, term_id: int, user_id: int,
                 category: str, delta: int, reason: str, ref: str | None,
-                operator_id: int | None, now: int, reverses_id: int | None = None) -> int | None:
+                operator_id: int | None, now: int, local_day: str,
+                reverses_id: int | None = None) -> int | None:
     """``LedgerRepository.append`` for code already running in the database thread."""
     try:
         cur = conn.execute(INSERT_SQL, (branch_id, term_id, user_id, category, delta, reason,
-                                        ref, reverses_id, operator_id, now))
+                                        ref, reverses_id, operator_id, now, local_day))
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" in str(exc):
             return None
@@ -39,14 +40,18 @@ class LedgerRepository:
 
     async def append(
         self, *, branch_id: int, term_id: int, user_id: int, category: str, delta: int,
-        reason: str, ref: str | None, operator_id: int | None, now: int,
+        reason: str, ref: str | None, operator_id: int | None, now: int, local_day: str,
         reverses_id: int | None = None,
     ) -> int | None:
-        """Append one entry; None when ``ref`` (or ``reverses_id``) was already booked."""
+        """Append one entry; None when ``ref`` (or ``reverses_id``) was already booked.
+
+        ``local_day`` is the entry's calendar day in the branch timezone (for week/month
+        boards); the ``ledger_aggregate`` trigger keeps ``points_agg`` in step.
+        """
         try:
             cur = await self.db.execute(
                 INSERT_SQL, (branch_id, term_id, user_id, category, delta, reason, ref,
-                             reverses_id, operator_id, now),
+                             reverses_id, operator_id, now, local_day),
             )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):
@@ -86,14 +91,6 @@ class LedgerRepository:
         )
         return {r[0]: r[1] for r in rows}
 
-    async def term_totals(self, branch_id: int, term_id: int) -> dict[int, int]:
-        rows = await self.db.fetchall(
-            "SELECT user_id, SUM(delta) FROM ledger WHERE branch_id = ? AND term_id = ? "
-            "GROUP BY user_id",
-            (branch_id, term_id),
-        )
-        return {r[0]: r[1] for r in rows}
-
     async def entries_of(self, branch_id: int, user_id: int, *, limit: int,
                          offset: int = 0) -> tuple[list[LedgerEntry], int]:
         rows = await self.db.fetchall(
@@ -106,3 +103,75 @@ class LedgerRepository:
             (branch_id, user_id), default=0,
         )
         return [LedgerEntry(**dict(r)) for r in rows], total
+
+    # boards, from the maintained aggregates --------------------------------------------------
+
+    async def board(self, branch_id: int, period: str, limit: int) -> list[tuple[int, int]]:
+        """The top ``limit`` (user, total) of a period, highest first (ties by QQ number)."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, total FROM points_agg WHERE branch_id = ? AND period = ? "
+            "ORDER BY total DESC, user_id LIMIT ?",
+            (branch_id, period, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def standing(self, branch_id: int, period: str, user_id: int
+                       ) -> tuple[int, int, int] | None:
+        """(total, competition rank, people ranked) of one person, or None if unranked."""
+        row = await self.db.fetchone(
+            "SELECT a.total, "
+            "(SELECT COUNT(*) FROM points_agg b WHERE b.branch_id = a.branch_id "
+            " AND b.period = a.period AND b.total > a.total) + 1, "
+            "(SELECT COUNT(*) FROM points_agg c WHERE c.branch_id = a.branch_id "
+            " AND c.period = a.period) "
+            "FROM points_agg a WHERE a.branch_id = ? AND a.period = ? AND a.user_id = ?",
+            (branch_id, period, user_id),
+        )
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def count_ranked(self, branch_id: int, period: str) -> int:
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM points_agg WHERE branch_id = ? AND period = ?",
+            (branch_id, period), default=0,
+        )
+
+    async def period_totals(self, branch_id: int, period: str) -> dict[int, int]:
+        rows = await self.db.fetchall(
+            "SELECT user_id, total FROM points_agg WHERE branch_id = ? AND period = ?",
+            (branch_id, period),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def term_entries(self, branch_id: int, term_id: int) -> list[LedgerEntry]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM ledger WHERE branch_id = ? AND term_id = ? ORDER BY id",
+            (branch_id, term_id),
+        )
+        return [LedgerEntry(**dict(r)) for r in rows]
+
+    # pairings --------------------------------------------------------------------------------
+
+    async def save_pairing(self, branch_id: int, term_id: int, by: int, now: int,
+                           pairs: list[tuple[int, int]]) -> int:
+        cur = await self.db.execute(
+            "INSERT INTO pairings (branch_id, term_id, created_by, created_at) VALUES (?,?,?,?)",
+            (branch_id, term_id, by, now),
+        )
+        await self.db.executemany(
+            "INSERT INTO pairs (pairing_id, helper_id, helped_id) VALUES (?, ?, ?)",
+            [(cur.lastrowid, a, b) for a, b in pairs],
+        )
+        return cur.lastrowid
+
+    async def partner(self, branch_id: int, term_id: int, user_id: int
+                      ) -> tuple[int, bool] | None:
+        """(partner, whether ``user_id`` is the helper) from the term's latest pairing."""
+        row = await self.db.fetchone(
+            "SELECT p.helper_id, p.helped_id FROM pairs p WHERE p.pairing_id = "
+            "(SELECT MAX(id) FROM pairings WHERE branch_id = ? AND term_id = ?) "
+            "AND (p.helper_id = ? OR p.helped_id = ?)",
+            (branch_id, term_id, user_id, user_id),
+        )
+        if row is None:
+            return None
+        return (row[1], True) if row[0] == user_id else (row[0], False)

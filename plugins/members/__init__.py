@@ -104,6 +104,12 @@ async def show_me(ctx: CommandContext, arg: Message = CommandArg()):
         lines = [f"{member.name}（{member.user_id}）· {member.titles} · {where}"]
     rank = f"第 {summary.rank} 名" if summary.rank else "暂无排名"
     lines.append(f"{summary.term.name}积分：{summary.total}（{rank}）")
+    partner = await ctx.svc.points.partner(branch.id, ctx.user_id)
+    if partner is not None:
+        partner_id, helping = partner
+        names = await ctx.svc.branches.names(branch.id, [partner_id])
+        role = "我帮扶" if helping else "帮扶我的是"
+        lines.append(f"结对：{role} {names.get(partner_id, partner_id)}")
     open_wishes = [w for w in wishes if w.state.is_active]
     open_claims = [w for w in claims if w.state.is_active]
     lines.append(f"我的进行中心愿：{len(open_wishes)} 个" + "".join(

@@ -84,10 +84,10 @@ async def test_points_of_someone_else_by_mention(app, branch):
     await converse(
         app,
         (group_message(WISHER, at(HELPER, "/积分 ")), Says("小李", "积分：0", "暂无排名")),
-        (group_message(WISHER, "/积分 abc"), Says("用法：/积分 [@某人]")),
+        (group_message(WISHER, "/积分 abc"), Says("用法：", "/积分 [@某人]", "/积分 明细")),
     )
 
 
 async def test_at_all_in_message_is_ignored_as_a_person(app, branch):
     message = Message([MessageSegment.text("/积分 "), MessageSegment.at("all")])
-    await converse(app, (group_message(WISHER, message), Says("用法：/积分 [@某人]")))
+    await converse(app, (group_message(WISHER, message), Says("用法：", "/积分 [@某人]", "/积分 明细")))
