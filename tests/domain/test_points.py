@@ -166,7 +166,7 @@ async def test_pairing_refusals(world):
 
 
 async def test_weekly_commendation(world, settings):
-    svc, b = world.svc, world.branch_id
+    svc = world.svc
     assert await svc.points.queue_commendations() == 0  # nobody has points: nothing sent
     for uid, pts in ((WISHER, 9), (HELPER, 9), (HELPER2, 4), (MASSES, 1)):
         await award(world, uid, pts)

@@ -90,4 +90,5 @@ async def test_points_of_someone_else_by_mention(app, branch):
 
 async def test_at_all_in_message_is_ignored_as_a_person(app, branch):
     message = Message([MessageSegment.text("/积分 "), MessageSegment.at("all")])
-    await converse(app, (group_message(WISHER, message), Says("用法：", "/积分 [@某人]", "/积分 明细")))
+    await converse(app, (group_message(WISHER, message),
+                         Says("用法：", "/积分 [@某人]", "/积分 明细")))

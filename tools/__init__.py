@@ -1,0 +1,1 @@
+"""Command-line tools that run beside the bot on the same database (no NoneBot here)."""

@@ -1,0 +1,298 @@
+"""Export one term of a branch to an Excel workbook.
+
+    python -m tools.export --branch 1 [--term 名称或#编号] -o out.xlsx [--db data/zhibu.db]
+
+Sheets: 汇总 (the /统计 figures, then raw numbers for checking), 积分流水, 成员, 心愿, 导学,
+签到, 缺勤. The figures come from ``ReportService.build_unchecked``, and every per-row sheet is
+read in the same database transaction, so the sheets add up to the report's numbers.
+
+Text typed by users is always written as a string cell (never a formula), so a wish such as
+``=HYPERLINK(...)`` cannot turn into a live formula in the spreadsheet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from config import BranchConfig
+from domain.errors import DomainError
+from domain.models import WishState
+from domain.report import Report
+from domain.services import Services, open_services
+from storage.ledger import LedgerRepository
+from storage.report import ReportRepository
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+PERCENT_FORMAT = "0.0%"
+METHOD_LABELS = {"code": "签到码", "open": "无码签到", "manual": "补签"}
+RAW_SECTION = "原始数值（核对用）"
+EXCEL_TEXT_LIMIT = 32767
+MIN_WIDTH, MAX_WIDTH = 6, 60
+BOLD = Font(bold=True)
+
+
+@dataclass(frozen=True)
+class Fraction:
+    """A ratio written as a number with a percent format; None leaves the cell empty."""
+
+    value: float | None
+
+
+@dataclass(frozen=True)
+class ExportCounts:
+    members: int
+    entries: int
+
+
+def safe_text(text: str) -> str:
+    """Drop the control characters Excel refuses and cap at its cell length limit."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:EXCEL_TEXT_LIMIT]
+
+
+def display_width(value) -> int:
+    """Rough column width of a value: CJK and full-width characters count twice."""
+    if value is None:
+        return 0
+    if isinstance(value, Fraction):
+        return 7
+    text = str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+class SheetWriter:
+    """Writes a table: a bold, frozen header row, typed cells and fitted column widths."""
+
+    def __init__(self, ws: Worksheet, headers: Sequence[str]) -> None:
+        self.ws = ws
+        self.widths = [display_width(h) for h in headers]
+        self.next_row = 1
+        self.row(*headers, bold=True)
+        ws.freeze_panes = "A2"
+
+    def row(self, *values, bold: bool = False) -> None:
+        for c, value in enumerate(values, start=1):
+            cell = self.ws.cell(row=self.next_row, column=c)
+            if isinstance(value, Fraction):
+                cell.value = value.value
+                cell.number_format = PERCENT_FORMAT
+            elif isinstance(value, str):
+                cell.value = safe_text(value)
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+            else:
+                cell.value = value
+            if bold:
+                cell.font = BOLD
+            if c > len(self.widths):
+                self.widths.append(0)
+            self.widths[c - 1] = max(self.widths[c - 1], display_width(value))
+        self.next_row += 1
+
+    def blank(self) -> None:
+        self.next_row += 1
+
+    def finish(self) -> None:
+        for c, width in enumerate(self.widths, start=1):
+            letter = get_column_letter(c)
+            self.ws.column_dimensions[letter].width = min(max(width, MIN_WIDTH) + 2, MAX_WIDTH)
+
+
+def yes_no(flag: bool) -> str:
+    return "是" if flag else "否"
+
+
+async def export_term(svc: Services, branch_id: int, term_word: str | None, path: str | Path,
+                      group_members: int | None = None) -> Report:
+    """Write the term's workbook to ``path``; returns the report its 汇总 sheet shows."""
+    report, _ = await _export(svc, branch_id, term_word, path, group_members)
+    return report
+
+
+async def _export(svc: Services, branch_id: int, term_word: str | None, path: str | Path,
+                  group_members: int | None) -> tuple[Report, ExportCounts]:
+    ledger = LedgerRepository(svc.db)
+    repo = ReportRepository(svc.db)
+    settings, clock = svc.settings, svc.clock
+    async with svc.db.transaction():  # one consistent snapshot for the report and the rows
+        report = await svc.reports.build_unchecked(branch_id, term_word, group_members)
+        term = report.term
+        entries = await ledger.term_entries(branch_id, term.id)
+        members = await svc.branches.members.list_active(branch_id)
+        totals = await ledger.period_totals(branch_id, f"term:{term.id}")
+        wishes = await repo.wishes(branch_id, report.since, report.until)
+        held_until = min(report.until, clock.timestamp() + 1)
+        sessions = await repo.held_sessions(branch_id, report.since, held_until)
+        checkins = await repo.attendance([s["id"] for s in sessions])
+        people: set[int] = {e.user_id for e in entries}
+        people |= {e.operator_id for e in entries if e.operator_id is not None}
+        people |= {w[k] for w in wishes for k in ("wisher_id", "claimer_id") if w[k] is not None}
+        people |= {s["leader_id"] for s in sessions if s["leader_id"] is not None}
+        people |= {c[k] for c in checkins for k in ("user_id", "operator_id") if c[k] is not None}
+        names = await svc.branches.names(branch_id, people)
+
+    def name_of(uid: int) -> str:
+        return names.get(uid, str(uid))
+
+    def person(uid: int | None) -> str | None:
+        if uid is None:
+            return None
+        return f"{names[uid]}（{uid}）" if uid in names else str(uid)
+
+    def when(ts: int | None) -> str | None:
+        return clock.format(ts, TIME_FORMAT) if ts is not None else None
+
+    eligible = svc.reports.eligible(members)
+    eligible_ids = {m.user_id for m in eligible}
+    standard = settings.points_standard
+    wb = Workbook()
+    wb.remove(wb.active)
+
+    # 汇总 ----------------------------------------------------------------------------------
+    sheet = SheetWriter(wb.create_sheet("汇总"), ("项目", "数值"))
+    for label, value in report.figures():
+        sheet.row(label, value)
+    sheet.blank()
+    sheet.row(RAW_SECTION, None, bold=True)
+    raw: list[tuple[str, object]] = [
+        ("成员数", report.members),
+        ("群成员数", report.group_members),
+        ("应服务成员数", report.eligible),
+        ("达标人数", report.reaching_standard),
+        ("心愿收集", report.wishes_posted),
+        ("心愿认领", report.wishes_claimed),
+        ("服务完成", report.wishes_completed),
+        ("已评价", report.wishes_rated),
+        ("满意(≥4)", report.wishes_satisfied),
+        ("导学举办", report.sessions_held),
+        ("读书笔记", report.notes),
+        ("满意度", Fraction(report.satisfaction)),
+        ("平均出勤率", Fraction(report.average_attendance)),
+        ("积分达标率", Fraction(report.compliance)),
+        ("覆盖率", Fraction(report.coverage)),
+    ]
+    for label, value in raw:
+        sheet.row(label, value)
+    sheet.finish()
+
+    # 积分流水 --------------------------------------------------------------------------------
+    sheet = SheetWriter(wb.create_sheet("积分流水"),
+                        ("流水号", "QQ", "姓名", "类别", "分值", "原因", "关联", "撤销流水",
+                         "操作人", "时间"))
+    for e in entries:
+        sheet.row(e.id, e.user_id, name_of(e.user_id), e.category, e.delta, e.reason, e.ref,
+                  e.reverses_id, person(e.operator_id), when(e.created_at))
+    sheet.finish()
+
+    # 成员 ------------------------------------------------------------------------------------
+    sheet = SheetWriter(wb.create_sheet("成员"),
+                        ("QQ", "姓名", "身份", "支委", "书记", "楼层", "宿舍", "本学期积分",
+                         "是否达标"))
+    for m in members:
+        points = totals.get(m.user_id, 0)
+        reached = yes_no(points >= standard) if m.user_id in eligible_ids else "—"
+        sheet.row(m.user_id, m.name, m.identity, yes_no(m.is_committee), yes_no(m.is_secretary),
+                  m.floor, m.dorm, points, reached)
+    sheet.finish()
+
+    # 心愿 ------------------------------------------------------------------------------------
+    sheet = SheetWriter(wb.create_sheet("心愿"),
+                        ("编号", "许愿人", "内容", "状态", "认领人", "评分", "评语", "自动完成",
+                         "发布时间", "完成时间"))
+    for w in wishes:
+        sheet.row(w["id"], person(w["wisher_id"]), w["content"], WishState(w["state"]).label,
+                  person(w["claimer_id"]), w["rating"], w["rating_comment"],
+                  yes_no(bool(w["auto_completed"])), when(w["created_at"]),
+                  when(w["completed_at"]))
+    sheet.finish()
+
+    # 导学, 签到, 缺勤 -------------------------------------------------------------------------
+    present: dict[int, set[int]] = {s["id"]: set() for s in sessions}
+    for c in checkins:
+        present[c["session_id"]].add(c["user_id"])
+    sheet = SheetWriter(wb.create_sheet("导学"),
+                        ("编号", "主题", "开始", "结束", "导学人", "到场人数", "应到", "实到",
+                         "出勤率"))
+    for s in sessions:
+        came = present[s["id"]]
+        # the same expression as ReportService.build_unchecked, so the rates are identical
+        rate = len(came & eligible_ids) / len(eligible_ids) if eligible_ids else None
+        sheet.row(s["id"], s["topic"], when(s["starts_at"]), when(s["ends_at"]),
+                  person(s["leader_id"]), len(came), len(eligible_ids),
+                  len(came & eligible_ids), Fraction(rate))
+    sheet.finish()
+
+    sheet = SheetWriter(wb.create_sheet("签到"),
+                        ("导学编号", "QQ", "姓名", "时间", "方式", "补签人", "原因"))
+    for c in checkins:
+        sheet.row(c["session_id"], c["user_id"], name_of(c["user_id"]), when(c["at"]),
+                  METHOD_LABELS.get(c["method"], c["method"]), person(c["operator_id"]),
+                  c["reason"])
+    sheet.finish()
+
+    sheet = SheetWriter(wb.create_sheet("缺勤"), ("导学编号", "主题", "QQ", "姓名", "楼层"))
+    for s in sessions:
+        for m in eligible:
+            if m.user_id not in present[s["id"]]:
+                sheet.row(s["id"], s["topic"], m.user_id, m.name, m.floor)
+    sheet.finish()
+
+    await asyncio.to_thread(wb.save, str(path))
+    return report, ExportCounts(members=len(members), entries=len(entries))
+
+
+# command line ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.export", description="把支部一个学期的数据导出为 Excel 表格。"
+    )
+    parser.add_argument("--branch", type=int, required=True, help="支部编号")
+    parser.add_argument("--term", default=None, help="学期名称或 #编号（默认当前学期）")
+    parser.add_argument("-o", "--output", required=True, help="输出的 .xlsx 文件")
+    parser.add_argument("--db", default=None,
+                        help="数据库文件（默认取环境变量 BRANCH_DB_PATH，再默认 data/zhibu.db）")
+    return parser.parse_args(None if argv is None else list(argv))
+
+
+async def run(args: argparse.Namespace) -> str:
+    settings = BranchConfig()
+    db_path = args.db or os.environ.get("BRANCH_DB_PATH") or settings.branch_db_path
+    if not Path(db_path).is_file():  # opening would create (and migrate) an empty database
+        raise DomainError(f"数据库文件不存在：{db_path}")
+    svc = await open_services(settings, db_path=db_path)
+    try:
+        report, counts = await _export(svc, args.branch, args.term, args.output, None)
+    finally:
+        await svc.db.close()
+    return (f"已导出 支部 #{report.branch_id}「{report.branch_name}」 学期「{report.term.name}」"
+            f" 到 {args.output}：成员 {counts.members}，流水 {counts.entries} 条")
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        print(asyncio.run(run(args)))
+    except DomainError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"导出失败：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
