@@ -46,6 +46,12 @@ class Ctx:
             raise DomainError(GROUP_ONLY)
         return self.branch
 
+    async def names(self, user_ids) -> dict[int, str]:
+        """Display names in this branch, the QQ number for people without a profile."""
+        ids = [u for u in user_ids if u is not None]
+        known = await self.svc.branches.names(self.in_branch().id, ids)
+        return {u: known.get(u, str(u)) for u in ids}
+
     async def is_admin(self) -> bool:
         return self.branch is not None and await self.svc.branches.is_admin(
             self.branch.id, self.actor

@@ -6,7 +6,7 @@ from nonebot.plugin import PluginMetadata
 from domain.models import Category
 from domain.timeparse import parse_schedule
 from runtime.args import integer, person, record_id, rest_text, tokenize, word
-from runtime.context import CommandContext, Ctx, guarded
+from runtime.context import CommandContext, guarded
 from runtime.lifecycle import on_ready, services
 from runtime.reply import text
 
@@ -42,12 +42,6 @@ def usage(key: str) -> Message:
     return text("用法：" + USAGES[key])
 
 
-async def display_names(ctx: Ctx, user_ids) -> dict[int, str]:
-    ids = list(user_ids)
-    names = await ctx.svc.branches.names(ctx.in_branch().id, ids)
-    return {uid: names.get(uid, str(uid)) for uid in ids}
-
-
 @points_cmd.handle()
 @guarded
 async def handle_points(ctx: CommandContext, arg: Message = CommandArg()):
@@ -77,7 +71,7 @@ async def handle_points(ctx: CommandContext, arg: Message = CommandArg()):
         if target is None or delta is None or not reason:
             await points_cmd.finish(usage("调整"))
         entry = await points.adjust(branch.id, ctx.actor, target, delta, reason)
-        names = await display_names(ctx, [target])
+        names = await ctx.names([target])
         await points_cmd.finish(text(
             f"已为 {names[target]} 记 {entry.delta:+d} 分（奖惩，流水 #{entry.id}）：{entry.reason}"
         ))
@@ -86,7 +80,7 @@ async def handle_points(ctx: CommandContext, arg: Message = CommandArg()):
         if entry_id is None:
             await points_cmd.finish(usage("撤销"))
         reversal = await points.reverse(branch.id, ctx.actor, entry_id, rest_text(arg, 2))
-        names = await display_names(ctx, [reversal.user_id])
+        names = await ctx.names([reversal.user_id])
         await points_cmd.finish(text(
             f"已撤销流水 #{entry_id}：{names[reversal.user_id]} {reversal.delta:+d} 分"
             f"（流水 #{reversal.id}）。"
@@ -96,7 +90,7 @@ async def handle_points(ctx: CommandContext, arg: Message = CommandArg()):
             USAGES[k] for k in ("查询", "明细", "调整", "撤销"))))
     user_id = person(tokens[0]) if tokens else ctx.user_id
     summary = await points.summary(branch.id, user_id)
-    names = await display_names(ctx, [user_id])
+    names = await ctx.names([user_id])
     parts = " · ".join(f"{c.value} {summary.breakdown.get(c.value, 0)}" for c in Category)
     rank = f"第 {summary.rank}/{summary.ranked} 名" if summary.rank else "暂无排名"
     await points_cmd.finish(text(
@@ -115,7 +109,7 @@ async def show_board(ctx: CommandContext, arg: Message = CommandArg()):
     board = await ctx.svc.points.board(branch.id, period, ctx.user_id)
     if not board.rows:
         await rank_cmd.finish(text(f"{board.label}积分榜还没有人上榜。"))
-    names = await display_names(ctx, [uid for _, uid, _ in board.rows])
+    names = await ctx.names([uid for _, uid, _ in board.rows])
     lines = [f"🏆 {board.label}积分榜（{board.ranked} 人上榜）"]
     lines += [f"{rank}. {names[uid]} {total} 分" for rank, uid, total in board.rows]
     if board.mine:
@@ -135,7 +129,7 @@ async def make_pairs(ctx: CommandContext, arg: Message = CommandArg()):
     if len(tokens) > 1 or (tokens and (size is None or size < 1)):
         await pair_cmd.finish(usage("结对"))
     pairs = await ctx.svc.points.pair(branch.id, ctx.actor, size)
-    names = await display_names(ctx, [u for p in pairs for u in (p.helper_id, p.helped_id)])
+    names = await ctx.names([u for p in pairs for u in (p.helper_id, p.helped_id)])
     lines = [f"🤝 本学期结对帮扶（{len(pairs)} 对）："]
     lines += [f"{i}. {names[p.helper_id]}（{p.helper_total} 分）→ {names[p.helped_id]}"
               f"（{p.helped_total} 分）" for i, p in enumerate(pairs, start=1)]

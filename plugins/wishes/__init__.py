@@ -60,12 +60,6 @@ async def handle_post(ctx: CommandContext, arg: Message = CommandArg()):
     await wish_post_cmd.finish(await post_wish(ctx, rest_text(arg, 0)))
 
 
-async def _who(ctx: Ctx, user_ids: list[int | None]) -> dict[int, str]:
-    ids = [u for u in user_ids if u is not None]
-    names = await ctx.svc.branches.names(ctx.in_branch().id, ids)
-    return {u: names.get(u, str(u)) for u in ids}
-
-
 def _line(wish: Wish, names: dict[int, str]) -> str:
     helper = f" · {names[wish.claimer_id]}" if wish.claimer_id else ""
     return f"#{wish.id} [{wish.state.label}{helper}] {shorten(wish.content)}"
@@ -89,7 +83,7 @@ async def handle_wish(ctx: CommandContext, arg: Message = CommandArg()):
             await wish_cmd.finish(
                 text("现在没有待认领或进行中的心愿。发送 /许愿 <内容> 发布一个吧。")
             )
-        names = await _who(ctx, [w.claimer_id for w in result.wishes])
+        names = await ctx.names([w.claimer_id for w in result.wishes])
         lines = [f"心愿（第 {result.page}/{result.pages} 页，共 {result.total} 个）"]
         lines += [_line(w, names) for w in result.wishes]
         if result.page < result.pages:
@@ -99,7 +93,7 @@ async def handle_wish(ctx: CommandContext, arg: Message = CommandArg()):
         await wish_cmd.finish(await post_wish(ctx, rest_text(arg, 1)))
     if action == "我的":
         mine, claims = await wishes.mine(branch.id, ctx.user_id)
-        names = await _who(ctx, [w.claimer_id for w in mine + claims])
+        names = await ctx.names([w.claimer_id for w in mine + claims])
         lines = ["我发布的：" + ("无" if not mine else "")] + [_line(w, names) for w in mine]
         lines += ["我认领的：" + ("无" if not claims else "")] + [_line(w, names) for w in claims]
         await wish_cmd.finish(text("\n".join(lines)))
@@ -126,7 +120,7 @@ async def handle_wish(ctx: CommandContext, arg: Message = CommandArg()):
         wish = await wishes.mark_done(branch.id, wish_id, ctx.user_id, rest_text(arg, 2))
         await wish_cmd.finish(mention(
             wish.wisher_id,
-            f"你的心愿 #{wish.id} 已由 {(await _who(ctx, [ctx.user_id]))[ctx.user_id]} 完成服务，"
+            f"你的心愿 #{wish.id} 已由 {(await ctx.names([ctx.user_id]))[ctx.user_id]} 完成服务，"
             f"请发送 /心愿 评价 #{wish.id} <1-5> [评语] 确认并评分。",
         ))
     if action == "评价":
@@ -134,7 +128,7 @@ async def handle_wish(ctx: CommandContext, arg: Message = CommandArg()):
         if score is None or not 1 <= score <= 5:
             await wish_cmd.finish(usage("评价"))
         done = await wishes.rate(branch.id, wish_id, ctx.user_id, score, rest_text(arg, 3))
-        helper = (await _who(ctx, [done.wish.claimer_id]))[done.wish.claimer_id]
+        helper = (await ctx.names([done.wish.claimer_id]))[done.wish.claimer_id]
         await wish_cmd.finish(text(
             f"感谢评价！心愿 #{done.wish.id} 已完成（{score} 分），"
             f"{helper} 获得 {done.points} 积分。"
@@ -153,7 +147,7 @@ async def _details(ctx: Ctx, wish_id: int) -> Message:
     svc = ctx.svc
     wish = await svc.wishes.get(ctx.in_branch().id, wish_id)
     history = await svc.wishes.history(wish)
-    names = await _who(ctx, [wish.wisher_id, wish.claimer_id, *(e.actor_id for e in history)])
+    names = await ctx.names([wish.wisher_id, wish.claimer_id, *(e.actor_id for e in history)])
     lines = [f"心愿 #{wish.id}【{wish.state.label}】", wish.content,
              f"许愿人：{names[wish.wisher_id]}"]
     if wish.claimer_id:
