@@ -214,7 +214,7 @@ async def seed_sessions(svc: Services, branch_id: int, members: list[tuple[int, 
                 continue
             if starts > now:
                 continue
-            present = rng.sample(users, rng.randrange(200, 600))
+            present = rng.sample(users, rng.randrange(len(users) // 25, len(users) // 8 + 2))
             for user_id in present:
                 at = starts - 1800 + rng.randrange(7200)
                 checkins.append((session_id, user_id, at, "code", None, None))
@@ -343,7 +343,8 @@ async def measure(db_path: Path, args: argparse.Namespace) -> bool:
         board = await svc.points.board(bid, "周", asker)
         summary = await svc.points.summary(bid, asker)
         report = await svc.reports.build(bid, admin)
-        print(f"\nwhat the calls returned: 本周 board {board.ranked} ranked, asker #{board.mine}; "
+        mine = "unranked" if board.mine is None else f"#{board.mine[0]} with {board.mine[1]}"
+        print(f"\nwhat the calls returned: 本周 board {board.ranked} ranked, asker {mine}; "
               f"/积分 total {summary.total} rank {summary.rank}/{summary.ranked}; /统计 "
               f"{report.members} members, {report.eligible} eligible, "
               f"{report.reaching_standard} reaching the standard, {len(report.floors)} floors, "
@@ -362,7 +363,8 @@ async def measure(db_path: Path, args: argparse.Namespace) -> bool:
 
 
 async def run(db_path: Path, args: argparse.Namespace) -> bool:
-    if await already_seeded(db_path):
+    seeded = not await already_seeded(db_path)
+    if not seeded:
         print(f"reusing the seeded database {db_path}")
     else:
         print(f"seeding {db_path}:")
@@ -370,7 +372,8 @@ async def run(db_path: Path, args: argparse.Namespace) -> bool:
         await seed(db_path, args)
         print(f"seeded in {time.perf_counter() - t:.1f} s")
     peak, current = rss_mb()
-    print(f"memory after seeding: peak RSS {peak:.0f} MB, current RSS {current:.0f} MB; "
+    when = "after seeding" if seeded else "before measuring"
+    print(f"memory {when}: peak RSS {peak:.0f} MB, current RSS {current:.0f} MB; "
           f"database {db_size_mb(db_path)}")
     ok = await measure(db_path, args)
     peak, current = rss_mb()

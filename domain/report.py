@@ -171,8 +171,8 @@ class ReportService:
         sessions = await self.repo.held_sessions(branch_id, since, held_until)
         session_ids = [s["id"] for s in sessions]
         present: dict[int, set[int]] = {sid: set() for sid in session_ids}
-        for row in await self.repo.attendance(session_ids):
-            present[row["session_id"]].add(row["user_id"])
+        for session_id, user_id in await self.repo.attendee_pairs(session_ids):
+            present[session_id].add(user_id)
         rates = [len(present[sid] & eligible_ids) / len(eligible_ids)
                  for sid in session_ids] if eligible_ids else []
 

@@ -52,6 +52,17 @@ class ReportRepository:
         )
         return [dict(r) for r in rows]
 
+    async def attendee_pairs(self, session_ids: list[int]) -> list[tuple[int, int]]:
+        """(session, person) of every check-in: all the report needs, cheaply."""
+        if not session_ids:
+            return []
+        marks = ",".join("?" * len(session_ids))
+        rows = await self.db.fetchall(
+            f"SELECT session_id, user_id FROM checkins WHERE session_id IN ({marks})",
+            session_ids,
+        )
+        return [(r[0], r[1]) for r in rows]
+
     async def note_count(self, session_ids: list[int]) -> int:
         if not session_ids:
             return 0

@@ -1,5 +1,6 @@
 """Reminders survive a restart: same jobs, right zone, nothing doubled, misfires handled."""
 
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,30 +13,34 @@ from tests.conftest import TZ
 ADMIN = Actor(1, is_group_admin=True)
 
 
-async def start(path, settings, clock):
+@asynccontextmanager
+async def running(path, settings, clock):
+    """One "bot process": services and a scheduler on the database at ``path``."""
     svc = await open_services(settings, clock, str(path))
     scheduler = AsyncIOScheduler(timezone="UTC")  # deliberately not the branch's zone
     scheduler.start(paused=True)
-    return svc, scheduler, ReminderScheduler(scheduler, lambda: svc)
-
-
-async def stop(svc, scheduler):
-    scheduler.shutdown(wait=False)
-    await svc.db.close()
+    try:
+        yield svc, scheduler, ReminderScheduler(scheduler, lambda: svc)
+    finally:
+        scheduler.shutdown(wait=False)
+        await svc.db.close()
 
 
 async def test_restart_rearms_the_same_jobs_once_in_shanghai_time(tmp_path, settings, clock):
     path = tmp_path / "restart.db"
-    svc, scheduler, jobs = await start(path, settings, clock)
-    branch = await svc.branches.branch_for_group(5001)
-    weekly = await svc.reminders.add(branch.id, ADMIN, "每周三 19:00 支部大会")
-    once = await svc.reminders.add(branch.id, ADMIN, "明天 08:30 交材料")
-    for r in (weekly, once):
-        jobs.arm(r)
-    await stop(svc, scheduler)
+    async with running(path, settings, clock) as (svc, scheduler, jobs):
+        branch = await svc.branches.branch_for_group(5001)
+        weekly = await svc.reminders.add(branch.id, ADMIN, "每周三 19:00 支部大会")
+        once = await svc.reminders.add(branch.id, ADMIN, "明天 08:30 交材料")
+        for r in (weekly, once):
+            jobs.arm(r)
 
     clock.advance(hours=1)
-    svc, scheduler, jobs = await start(path, settings, clock)
+    async with running(path, settings, clock) as (svc, scheduler, jobs):
+        await check_rearmed(svc, scheduler, jobs, weekly, once, settings, clock)
+
+
+async def check_rearmed(svc, scheduler, jobs, weekly, once, settings, clock):
     caught = await jobs.rearm_all()
     await jobs.rearm_all()  # re-arming twice must not duplicate anything
     assert caught.fired == [] and caught.skipped == []
@@ -53,42 +58,36 @@ async def test_restart_rearms_the_same_jobs_once_in_shanghai_time(tmp_path, sett
     assert [r[5] for r in rows] == ["⏰ 提醒：支部大会"]
     assert scheduler.get_job(job_id(weekly.id)).next_run_time == datetime(
         2026, 12, 9, 19, 0, tzinfo=TZ)
-    await stop(svc, scheduler)
 
 
 async def test_restart_after_missing_a_reminder_within_grace_fires_it_once(tmp_path, settings,
                                                                              clock):
     path = tmp_path / "grace.db"
-    svc, scheduler, jobs = await start(path, settings, clock)
-    branch = await svc.branches.branch_for_group(5001)
-    once = await svc.reminders.add(branch.id, ADMIN, "21:00 熄灯检查")
-    jobs.arm(once)
-    await stop(svc, scheduler)
+    async with running(path, settings, clock) as (svc, scheduler, jobs):
+        branch = await svc.branches.branch_for_group(5001)
+        once = await svc.reminders.add(branch.id, ADMIN, "21:00 熄灯检查")
+        jobs.arm(once)
 
     clock.set(once.next_fire_at + timedelta(minutes=3))  # the bot was down at 21:00
-    svc, scheduler, jobs = await start(path, settings, clock)
-    caught = await jobs.rearm_all()
-    assert caught.fired == [once.id]
-    assert scheduler.get_job(job_id(once.id)) is None  # a one-off is done after firing
-    await stop(svc, scheduler)
+    async with running(path, settings, clock) as (svc, scheduler, jobs):
+        caught = await jobs.rearm_all()
+        assert caught.fired == [once.id]
+        assert scheduler.get_job(job_id(once.id)) is None  # a one-off is done after firing
 
-    svc, scheduler, jobs = await start(path, settings, clock)  # and another restart
-    assert (await jobs.rearm_all()).fired == []
-    assert [r[5] for r in await svc.outbox.repo.all()] == ["⏰ 提醒：熄灯检查"]
-    await stop(svc, scheduler)
+    async with running(path, settings, clock) as (svc, scheduler, jobs):  # another restart
+        assert (await jobs.rearm_all()).fired == []
+        assert [r[5] for r in await svc.outbox.repo.all()] == ["⏰ 提醒：熄灯检查"]
 
 
 async def test_deleted_and_paused_reminders_are_not_rearmed(tmp_path, settings, clock):
     path = tmp_path / "states.db"
-    svc, scheduler, jobs = await start(path, settings, clock)
-    branch = await svc.branches.branch_for_group(5001)
-    kept = await svc.reminders.add(branch.id, ADMIN, "每天 07:00 早读")
-    paused = await svc.reminders.add(branch.id, ADMIN, "每天 07:10 早操")
-    deleted = await svc.reminders.add(branch.id, ADMIN, "每天 07:20 早饭")
-    await svc.reminders.pause(branch.id, ADMIN, paused.id)
-    await svc.reminders.delete(branch.id, ADMIN, deleted.id)
-    await stop(svc, scheduler)
-    svc, scheduler, jobs = await start(path, settings, clock)
-    await jobs.rearm_all()
-    assert [j.id for j in scheduler.get_jobs()] == [job_id(kept.id)]
-    await stop(svc, scheduler)
+    async with running(path, settings, clock) as (svc, scheduler, jobs):
+        branch = await svc.branches.branch_for_group(5001)
+        kept = await svc.reminders.add(branch.id, ADMIN, "每天 07:00 早读")
+        paused = await svc.reminders.add(branch.id, ADMIN, "每天 07:10 早操")
+        deleted = await svc.reminders.add(branch.id, ADMIN, "每天 07:20 早饭")
+        await svc.reminders.pause(branch.id, ADMIN, paused.id)
+        await svc.reminders.delete(branch.id, ADMIN, deleted.id)
+    async with running(path, settings, clock) as (svc, scheduler, jobs):
+        await jobs.rearm_all()
+        assert [j.id for j in scheduler.get_jobs()] == [job_id(kept.id)]

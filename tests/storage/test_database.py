@@ -10,7 +10,7 @@ from storage.database import Database, available_migrations
 async def test_migrations_apply_once_and_reopen_is_idempotent(tmp_path):
     path = tmp_path / "x.db"
     db = Database(path)
-    await db.open()
+    await db.open()  # closed below; a failing assert here would leave its thread running
     latest = len(available_migrations())
     assert await db.user_version() == latest
     assert await db.fetchval("PRAGMA journal_mode") == "wal"
@@ -115,3 +115,32 @@ async def test_concurrent_atomic_calls_are_batched_but_stay_separate(svc):
             assert result == name
     stored = {r[0] for r in await db.fetchall("SELECT name FROM branches")}
     assert stored == {n for n in names if n.startswith("ok")}
+
+
+async def test_upgrading_a_v1_database_backfills_the_boards(tmp_path):
+    path = tmp_path / "old.db"
+    raw = sqlite3.connect(path)
+    raw.executescript(available_migrations()[0][1].read_text(encoding="utf-8")
+                      + "\nPRAGMA user_version=1;")
+    raw.executescript(
+        "INSERT INTO branches (name, created_at) VALUES ('老支部', 0);"
+        "INSERT INTO terms (branch_id, name, started_at) VALUES (1, '旧学期', 0);"
+        # 2026-11-29 16:30 UTC is Monday 00:30 in Shanghai: a new week and day there
+        "INSERT INTO ledger (branch_id, term_id, user_id, category, delta, reason, created_at)"
+        " VALUES (1, 1, 7, '服务', 5, 'a', 1795969800), (1, 1, 7, '奖惩', -2, 'b', 1795969800),"
+        " (1, 1, 8, '出勤', 2, 'c', 1795940000);"
+    )
+    raw.commit()
+    raw.close()
+    db = Database(path)
+    await db.open()
+    try:
+        assert await db.user_version() == len(available_migrations())
+        agg = {(r[0], r[1]): r[2] for r in await db.fetchall(
+            "SELECT period, user_id, total FROM points_agg")}
+        assert agg[("all", 7)] == 3 and agg[("term:1", 8)] == 2
+        assert agg[("week:2026-11-30", 7)] == 3 and agg[("week:2026-11-23", 8)] == 2
+        days = [r[0] for r in await db.fetchall("SELECT local_day FROM ledger ORDER BY id")]
+        assert days == ["2026-11-30", "2026-11-30", "2026-11-29"]  # 16:13 on the 29th there
+    finally:
+        await db.close()
