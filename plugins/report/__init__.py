@@ -1,4 +1,3 @@
-import time
 from pathlib import Path
 
 from nonebot import logger, on_command
@@ -64,7 +63,7 @@ async def export_report(bot: Bot, ctx: Ctx, term_word: str | None, members: int 
     await ctx.svc.branches.require_admin(branch.id, ctx.actor)
     folder = Path(ctx.svc.settings.branch_db_path).resolve().parent / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"branch{branch.id}-{int(time.time())}.xlsx"
+    path = folder / f"branch{branch.id}-{ctx.svc.clock.now():%Y%m%d-%H%M%S}.xlsx"
     report = await export_term(ctx.svc, branch.id, term_word, path, members)
     name = f"{report.term.name}-支部报告.xlsx"
     try:
