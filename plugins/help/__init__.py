@@ -1,22 +1,7 @@
-from nonebot import get_loaded_plugins, on_command
-from nonebot.adapters.onebot.v11 import Message
-from nonebot.params import CommandArg
+from nonebot import get_loaded_plugins
 from nonebot.plugin import Plugin, PluginMetadata
 
-from runtime.args import plain_text
-from runtime.context import guarded
-from runtime.reply import text
-
-__plugin_meta__ = PluginMetadata(
-    name="帮助",
-    description="功能菜单和每个功能的用法",
-    usage="/帮助 —— 功能菜单\n/帮助 <功能> —— 某个功能的用法，如 /帮助 心愿",
-    type="application",
-    supported_adapters={"~onebot.v11"},
-    extra={"keywords": ["帮助", "help"]},
-)
-
-help_cmd = on_command("帮助", aliases={"help"}, priority=5, block=True)
+from runtime.router import Call, Command, Sub, register, router, usage_of
 
 
 def feature_plugins() -> list[Plugin]:
@@ -38,17 +23,46 @@ def find_feature(name: str) -> Plugin | None:
     return None
 
 
-@help_cmd.handle()
-@guarded
-async def show_help(arg: Message = CommandArg()):
-    query = plain_text(arg)
+def find_usage_lines(query: str) -> list[str]:
+    """Usage lines for a command or sub-command: ``心愿 认领``, ``/提醒 添加``, ``认领``."""
+    words = query.strip().lstrip("/／").split()
+    if not words:
+        return []
+    command = router.commands.get(words[0])
+    if command is not None:
+        if len(words) > 1 and words[1] in command.by_word:
+            return [command.by_word[words[1]].usage]
+        return [command.usage()]
+    return [sub.usage for _, sub in router.find_sub(words[0])]
+
+
+async def show_help(call: Call):
+    query = call.text
     if query:
         plugin = find_feature(query)
-        if plugin is None:
-            await help_cmd.finish(text(f"没有叫「{query[:20]}」的功能。发送 /帮助 查看菜单。"))
-        await help_cmd.finish(text(f"【{plugin.metadata.name}】{plugin.metadata.description}\n"
-                                   f"{plugin.metadata.usage}"))
+        if plugin is not None:
+            meta = plugin.metadata
+            return f"【{meta.name}】{meta.description}\n{meta.usage}"
+        lines = find_usage_lines(query)
+        if not lines:
+            return f"没有叫「{query[:20]}」的功能或命令。发送 /帮助 查看菜单。"
+        return "用法：\n" + "\n".join(lines)
     lines = ["支部助手 · 功能菜单"]
     lines += [f"· {p.metadata.name}：{p.metadata.description}" for p in feature_plugins()]
     lines.append("发送 /帮助 <功能> 查看用法，如 /帮助 心愿")
-    await help_cmd.finish(text("\n".join(lines)))
+    return "\n".join(lines)
+
+
+HELP = Command("帮助", aliases=("help",), subs=(
+    Sub(None, show_help, "/帮助 [功能] —— 功能菜单；某个功能的用法，如 /帮助 心愿", private=True),
+))
+
+__plugin_meta__ = PluginMetadata(
+    name="帮助",
+    description="功能菜单和每个功能的用法",
+    usage=usage_of(HELP),
+    type="application",
+    supported_adapters={"~onebot.v11"},
+    extra={"keywords": ["帮助", "help"]},
+)
+register(__plugin_meta__.name, HELP)

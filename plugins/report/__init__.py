@@ -1,27 +1,11 @@
 from pathlib import Path
 
-from nonebot import logger, on_command
-from nonebot.adapters.onebot.v11 import Bot, Message
-from nonebot.params import CommandArg
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import Bot
 from nonebot.plugin import PluginMetadata
 
-from runtime.args import rest_text, tokenize, word
-from runtime.context import CommandContext, Ctx, guarded
-from runtime.reply import paginate, text
-
-USAGE = ("/统计 [学期] —— 支部工作报告（管理员），学期可写名称或 #编号\n"
-         "/统计 导出 [学期] —— 导出 Excel 表格并上传到群文件（QQ 端支持时）")
-
-__plugin_meta__ = PluginMetadata(
-    name="统计",
-    description="支部工作报告：成员、覆盖率、心愿、导学、积分达标率；导出 Excel",
-    usage=USAGE,
-    type="application",
-    supported_adapters={"~onebot.v11"},
-    extra={"keywords": ["统计", "报告", "导出", "stats", "report"]},
-)
-
-stats_cmd = on_command("统计", aliases={"stats"}, priority=10, block=True)
+from runtime.reply import paginate
+from runtime.router import Call, Command, Sub, register, usage_of
 
 
 async def group_member_count(bot: Bot, groups: list[int]) -> int | None:
@@ -37,41 +21,50 @@ async def group_member_count(bot: Bot, groups: list[int]) -> int | None:
     return total
 
 
-@stats_cmd.handle()
-@guarded
-async def show_report(bot: Bot, ctx: CommandContext, arg: Message = CommandArg()):
-    branch = await ctx.require_admin()
-    tokens = tokenize(arg)
-    exporting = word(tokens, 0) == "导出"
-    term_word = rest_text(arg, 1 if exporting else 0) or None
-    members = await group_member_count(bot, await ctx.svc.branches.groups(branch.id))
-    if exporting:
-        await export_report(bot, ctx, term_word, members)
-    report = await ctx.svc.reports.build(branch.id, ctx.actor, term_word, members)
+async def show_report(call: Call):
+    ctx = call.ctx
+    term_word = call.rest() or None
+    members = await group_member_count(call.bot, await ctx.svc.branches.groups(ctx.branch.id))
+    report = await ctx.svc.reports.build(ctx.branch.id, ctx.actor, term_word, members)
     lines = [f"📊 支部工作报告 · {report.term.name}"]
     lines += [f"{label}：{value}" for label, value in report.figures()]
-    pages = paginate(lines, ctx.svc.settings.reply_max_chars)
-    for page in pages[:-1]:
-        await stats_cmd.send(text(page))
-    await stats_cmd.finish(text(pages[-1]))
+    return paginate(lines, ctx.svc.settings.reply_max_chars)
 
 
-async def export_report(bot: Bot, ctx: Ctx, term_word: str | None, members: int | None):
+async def export_report(call: Call):
     from tools.export import export_term
 
-    branch = ctx.in_branch()
-    await ctx.svc.branches.require_admin(branch.id, ctx.actor)
+    ctx = call.ctx
+    branch = ctx.branch
+    term_word = call.rest() or None
+    members = await group_member_count(call.bot, await ctx.svc.branches.groups(branch.id))
     folder = Path(ctx.svc.settings.branch_db_path).resolve().parent / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"branch{branch.id}-{ctx.svc.clock.now():%Y%m%d-%H%M%S}.xlsx"
     report = await export_term(ctx.svc, branch.id, term_word, path, members)
     name = f"{report.term.name}-支部报告.xlsx"
     try:
-        await bot.call_api("upload_group_file", group_id=ctx.group_id, file=str(path), name=name)
+        await call.bot.call_api("upload_group_file", group_id=ctx.group_id, file=str(path),
+                                name=name)
     except Exception as exc:
         logger.warning(f"upload_group_file failed: {exc}")
-        await stats_cmd.finish(text(
-            f"表格已生成（{path.name}），但 QQ 端不支持上传群文件。请在服务器上用命令导出："
-            f"python -m tools.export --branch {branch.id} -o 报告.xlsx"
-        ))
-    await stats_cmd.finish(text(f"已上传群文件「{name}」。"))
+        return (f"表格已生成（{path.name}），但 QQ 端不支持上传群文件。请在服务器上用命令导出："
+                f"python -m tools.export --branch {branch.id} -o 报告.xlsx")
+    return f"已上传群文件「{name}」。"
+
+
+STATS = Command("统计", aliases=("stats",), admin=True, subs=(
+    Sub("报告", show_report, "/统计 [学期] —— 支部工作报告（管理员），学期可写名称或 #编号",
+        default=True),
+    Sub("导出", export_report, "/统计 导出 [学期] —— 导出 Excel 表格并上传到群文件（QQ 端支持时）"),
+))
+
+__plugin_meta__ = PluginMetadata(
+    name="统计",
+    description="支部工作报告：成员、覆盖率、心愿、导学、积分达标率；导出 Excel",
+    usage=usage_of(STATS),
+    type="application",
+    supported_adapters={"~onebot.v11"},
+    extra={"keywords": ["统计", "报告", "导出", "stats", "report"]},
+)
+register(__plugin_meta__.name, STATS)

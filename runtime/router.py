@@ -1,0 +1,325 @@
+"""One command router for every feature: plugins declare sub-command tables, one matcher routes.
+
+NoneBot checks every matcher of a priority level for every message (a task and a dependency
+solve each), so a bot with a matcher per command pays for all of them on every message. Here
+each plugin declares its commands once as ``Command``/``Sub`` tables and registers them; the
+single matcher of ``plugins/router`` recognises a command with one dictionary lookup and
+runs the right handler. The same table drives dispatch, the admin check, usage replies and
+``/帮助``.
+
+A handler is ``async def handler(call: Call) -> Reply`` and answers by returning text (or a
+list of pages); ``raise Usage()`` answers with its usage line; a ``DomainError`` is answered
+with its message; anything else is logged and answered politely.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegment
+
+from domain.errors import DomainError
+from runtime.args import Token, plain_text, rest_text, tokenize
+from runtime.context import FAILURE_NOTICE, GROUP_ONLY, Ctx, command_context
+from runtime.reply import text
+
+COMMAND_STARTS = ("/", "／")
+Reply = Message | str | list[str] | None
+Handler = Callable[["Call"], Awaitable[Reply]]
+
+
+class Usage(Exception):
+    """Raised by a handler: answer with the sub-command's usage line, after ``detail`` if given."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Sub:
+    """One sub-command: its word, handler, usage line and who may run it.
+
+    ``name`` None is the command's only action (``/许愿 <内容>``). ``default`` runs when the
+    first word is not a sub-command (``/心愿`` or ``/心愿 2``); if it then answers with its usage,
+    the whole command's usage is shown. ``private`` allows it in a private chat with the bot.
+    """
+
+    name: str | None
+    run: Handler
+    usage: str
+    aliases: tuple[str, ...] = ()
+    admin: bool = False
+    private: bool = False
+    default: bool = False
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return ((self.name,) if self.name else ()) + self.aliases
+
+
+@dataclass(eq=False)
+class Command:
+    """A top-level command (``/心愿``) with its table of sub-commands."""
+
+    name: str
+    subs: tuple[Sub, ...]
+    aliases: tuple[str, ...] = ()
+    admin: bool = False  # every sub-command is admin-only, checked before parsing
+    feature: str = ""  # the plugin's display name, set by ``register``
+    by_word: dict[str, Sub] = field(default_factory=dict, repr=False)
+    default_sub: Sub | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.subs = tuple(self.subs)
+        for sub in self.subs:
+            for word in sub.words:
+                if word in self.by_word:
+                    raise ValueError(f"/{self.name}: sub-command {word!r} declared twice")
+                self.by_word[word] = sub
+            if sub.default or sub.name is None:
+                if self.default_sub is not None:
+                    raise ValueError(f"/{self.name}: two default sub-commands")
+                self.default_sub = sub
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def usage(self) -> str:
+        return "\n".join(sub.usage for sub in self.subs)
+
+
+@dataclass
+class Call:
+    """One command as the handler sees it: context, arguments after the sub-command word."""
+
+    ctx: Ctx
+    bot: Bot
+    event: MessageEvent
+    command: Command
+    sub: Sub
+    arg: Message
+    tokens: list[Token]
+
+    def rest(self, skip: int = 0) -> str:
+        """The argument text after ``skip`` words, inner spacing kept."""
+        return rest_text(self.arg, skip)
+
+    @property
+    def text(self) -> str:
+        return plain_text(self.arg)
+
+    async def send(self, reply: Reply) -> None:
+        """An extra reply before the handler's final one."""
+        for message in as_messages(reply):
+            await self.bot.send(self.event, message)
+
+
+@dataclass(frozen=True)
+class Route:
+    command: Command
+    arg: Message
+
+
+class Conversation:
+    """A multi-turn exchange (a survey answered step by step): plain text from this person in
+    this chat goes to ``feed`` until it returns ``False`` or the conversation expires."""
+
+    def __init__(self, expires_at: float) -> None:
+        self.expires_at = expires_at
+
+    async def feed(self, bot: Bot, event: MessageEvent, content: str) -> bool:
+        raise NotImplementedError
+
+    async def expired(self, bot: Bot, event: MessageEvent) -> None:
+        """Called when the person writes after the conversation timed out."""
+
+
+class Router:
+    """The registry of commands and the dispatch over it."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self._longest = 0
+        self.conversations: dict[tuple[int, int | None], Conversation] = {}
+
+    def register(self, feature: str, commands: Iterable[Command]) -> None:
+        """Add a plugin's commands (``feature`` is its display name, for ``/帮助``)."""
+        for command in commands:
+            command.feature = feature
+            for word in command.words:
+                if self.commands.get(word, command) is not command:
+                    raise ValueError(f"command /{word} registered twice")
+                self.commands[word] = command
+                self._longest = max(self._longest, len(word))
+
+    def all_commands(self) -> list[Command]:
+        return list(dict.fromkeys(self.commands.values()))
+
+    def find_sub(self, word: str) -> list[tuple[Command, Sub]]:
+        """Sub-commands named ``word`` in any command (for ``/帮助 认领``)."""
+        return [(c, s) for c in self.all_commands() for s in c.subs if word in s.words]
+
+    # -- matching: runs for every message, so it is plain and cheap --------------------------
+
+    def match(self, message: Message) -> Route | None:
+        """The command at the start of ``message`` and its argument, or None."""
+        if not message:
+            return None
+        first = message[0]
+        if first.type != "text":
+            return None
+        content: str = first.data.get("text", "").lstrip()
+        if not content or content[0] not in COMMAND_STARTS:
+            return None
+        head = content[1:1 + self._longest]
+        for size in range(len(head), 0, -1):  # longest name first: 积分榜 before 积分
+            command = self.commands.get(head[:size])
+            if command is not None:
+                after = content[1 + size:]
+                if after and not after[0].isspace() and not _joins(head[:size], after):
+                    return None  # "/积分abc" is not /积分
+                return Route(command, _argument(after, message))
+        return None
+
+    def conversation_for(self, event: MessageEvent) -> Conversation | None:
+        if not self.conversations:
+            return None
+        return self.conversations.get(_chat_key(event))
+
+    def start_conversation(self, event: MessageEvent, conversation: Conversation) -> None:
+        self.conversations[_chat_key(event)] = conversation
+
+    def end_conversation(self, event: MessageEvent) -> None:
+        self.conversations.pop(_chat_key(event), None)
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    async def dispatch(self, bot: Bot, event: MessageEvent, route: Route) -> None:
+        """Run the routed command and send its replies; never lets an error escape."""
+        command = route.command
+        sub: Sub | None = None
+        fell_through = False
+        try:
+            ctx = await command_context(event)
+            sub, arg, tokens, fell_through = resolve(command, route.arg)
+            if sub is None:
+                if command.admin:
+                    await ctx.require_admin()
+                raise Usage()
+            if ctx.branch is None and not sub.private:
+                raise DomainError(GROUP_ONLY)
+            if command.admin or sub.admin:
+                await ctx.require_admin()
+            reply = await sub.run(Call(ctx, bot, event, command, sub, arg, tokens))
+        except Usage as exc:
+            reply = usage_reply(command, None if fell_through else sub, exc.detail)
+        except DomainError as exc:
+            reply = str(exc)
+        except Exception as exc:
+            logger.opt(exception=exc).error(f"command /{command.name} failed")
+            reply = FAILURE_NOTICE
+        try:
+            for message in as_messages(reply):
+                await bot.send(event, message)
+        except Exception as exc:
+            logger.opt(exception=exc).warning(f"reply to /{command.name} not sent")
+
+    async def feed_conversation(self, bot: Bot, event: MessageEvent,
+                                conversation: Conversation) -> None:
+        try:
+            if conversation.expires_at < time.time():
+                self.end_conversation(event)
+                await conversation.expired(bot, event)
+                return
+            if not await conversation.feed(bot, event, event.get_plaintext().strip()):
+                self.end_conversation(event)
+        except Exception as exc:
+            self.end_conversation(event)
+            logger.opt(exception=exc).error("conversation failed")
+            await bot.send(event, text(FAILURE_NOTICE))
+
+
+def resolve(command: Command, arg: Message) -> tuple[Sub | None, Message, list[Token], bool]:
+    """The sub-command named by the first word (else the default), its argument and tokens,
+    and whether the default was reached with words it may not understand."""
+    tokens = tokenize(arg)
+    first = tokens[0] if tokens else None
+    if isinstance(first, str) and first in command.by_word:
+        return command.by_word[first], _drop_first_word(arg), tokens[1:], False
+    sub = command.default_sub
+    return sub, arg, tokens, bool(tokens) and sub is not None and sub.name is not None
+
+
+def usage_reply(command: Command, sub: Sub | None, detail: str | None = None) -> str:
+    """``用法：<line>`` for one sub-command, or every line of the command."""
+    body = sub.usage if sub is not None else "\n" + command.usage()
+    return (f"{detail}\n" if detail else "") + "用法：" + body
+
+
+def as_messages(reply: Reply) -> list[Message]:
+    if reply is None:
+        return []
+    if isinstance(reply, Message):
+        return [reply]
+    if isinstance(reply, str):
+        return [text(reply)]
+    return [text(page) for page in reply]
+
+
+def _joins(name: str, after: str) -> bool:
+    # Chinese commands are typed without a space as often as with one (/签到8492, /许愿借伞);
+    # an ASCII alias followed by letters is another word (/helpme is not /help).
+    return not (name.isascii() and after[0].isascii() and after[0].isalpha())
+
+
+def _argument(after: str, message: Message) -> Message:
+    arg = Message()
+    after = after.lstrip()
+    if after:
+        arg.append(MessageSegment.text(after))
+    arg.extend(message[1:])
+    return arg
+
+
+def _drop_first_word(arg: Message) -> Message:
+    """``arg`` without its first word (which is plain text at the start)."""
+    rest = Message()
+    dropped = False
+    for seg in arg:
+        if not dropped and seg.type == "text":
+            parts = seg.data.get("text", "").lstrip().split(maxsplit=1)
+            if not parts:
+                continue
+            dropped = True
+            if len(parts) > 1:
+                rest.append(MessageSegment.text(parts[1]))
+            continue
+        rest.append(seg)
+    return rest
+
+
+def _chat_key(event: MessageEvent) -> tuple[int, int | None]:
+    return int(event.user_id), getattr(event, "group_id", None)
+
+
+router = Router()
+
+
+def register(feature: str, *commands: Command) -> None:
+    """Register a plugin's command tables with the one router."""
+    router.register(feature, commands)
+
+
+def usage_of(*commands: Command) -> str:
+    """A plugin's usage text for its PluginMetadata: every line of its tables."""
+    return "\n".join(c.usage() for c in commands)
+
+
+def recorded(state: dict[str, Any]) -> Route:
+    return state["zhibu_route"]
