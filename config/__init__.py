@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+import json
+
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 IDENTITIES: tuple[str, ...] = ("群众", "入党积极分子", "发展对象", "预备党员", "正式党员")
 
@@ -49,12 +51,40 @@ class BranchConfig(BaseModel):
     note_window_days: int = Field(7, ge=1, le=90)
     note_min_length: int = Field(30, ge=1, le=2000)
 
+    # problems (民情)
+    problem_categories: list[str] = Field(
+        default_factory=lambda: ["报修", "学业", "生活", "心理", "其他"]
+    )
+    problem_max_length: int = Field(500, ge=10, le=5000)
+    problem_confirm_days: int = Field(3, ge=1, le=90)
+    # targets in hours per category; "默认" applies to categories not named
+    problem_first_response_hours: dict[str, float] = Field(
+        default_factory=lambda: {"报修": 12.0, "默认": 24.0}
+    )
+    problem_resolution_hours: dict[str, float] = Field(default_factory=lambda: {"默认": 72.0})
+    problem_weekly_enabled: bool = True
+    problem_weekly_time: str = "每周一 09:00"
+    problem_overdue_remind_time: str = "09:30"
+    points_problem_solved: int = 3
+
     # reminders and sending
     misfire_grace_minutes: int = Field(10, ge=0, le=1440)
     send_interval_seconds: float = Field(1.5, ge=0)
     send_rate_per_minute: int = Field(20, ge=1)
     send_max_retries: int = Field(5, ge=0, le=20)
     send_retry_base_seconds: float = Field(2.0, ge=0)
+    reminder_max_per_branch: int = Field(50, ge=1, le=10000)
+    reminder_min_interval_minutes: int = Field(60, ge=1, le=1440)
+    outbox_backlog_warn: int = Field(100, ge=1)
+    outbox_keep_days: int = Field(30, ge=1, le=3650)
+
+    # guards on every command (duplicates, floods, roles, input)
+    duplicate_window_seconds: float = Field(120, ge=1, le=3600)
+    flood_burst: int = Field(20, ge=1, le=1000)
+    flood_refill_seconds: float = Field(1.0, ge=0, le=600)
+    daily_create_limit: int = Field(30, ge=1, le=10000)
+    role_cache_seconds: float = Field(300, ge=0, le=86400)
+    time_horizon_days: int = Field(730, ge=1, le=3650)
 
     # text limits
     name_max_length: int = Field(20, ge=2, le=50)
@@ -71,3 +101,33 @@ class BranchConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown identities {unknown}; known: {IDENTITIES}")
         return value
+
+    @field_validator("problem_categories")
+    @classmethod
+    def _problem_categories(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value if v.strip()]
+        if "其他" not in cleaned or len(set(cleaned)) != len(cleaned):
+            raise ValueError("problem_categories must be distinct and include 其他")
+        return cleaned
+
+    @field_validator("problem_first_response_hours", "problem_resolution_hours", mode="before")
+    @classmethod
+    def _hours_by_category(cls, value):
+        """Accept a JSON object (as read from .env) or one number for every category."""
+        if isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, (int, float)):
+            value = {"默认": value}
+        return value
+
+    @model_validator(mode="after")
+    def _problem_targets(self) -> BranchConfig:
+        known = {*self.problem_categories, "默认"}
+        for name in ("problem_first_response_hours", "problem_resolution_hours"):
+            targets = getattr(self, name)
+            unknown = set(targets) - known
+            if unknown:
+                raise ValueError(f"{name}: unknown categories {sorted(unknown)}")
+            if "默认" not in targets or any(h <= 0 for h in targets.values()):
+                raise ValueError(f"{name} needs a positive 默认 and positive hours")
+        return self

@@ -41,8 +41,40 @@ class BranchService:
 
     # branches ----------------------------------------------------------------------------
 
+    async def find_branch_for_group(self, group_id: int) -> Branch | None:
+        """The group's branch, or None while nobody has set the group up."""
+        cached = self._group_branch.get(group_id)
+        if cached is not None:
+            return cached
+        branch = await self.branches.branch_of_group(group_id)
+        if branch is not None:
+            self._group_branch[group_id] = branch
+        return branch
+
+    async def create_branch(self, group_id: int, actor: Actor, name: str) -> Branch:
+        """``/支部 创建``: a new branch whose first group is ``group_id`` (group admins only)."""
+        if not (actor.is_superuser or actor.is_group_admin):
+            raise Forbidden("只有本群群主、群管理员或超级管理员可以创建支部。")
+        name = require_text(name, self.settings.name_max_length * 2, "支部名称")
+        async with self.db.transaction():
+            current = await self.branches.branch_of_group(group_id)
+            if current is not None:
+                raise DomainError(f"本群已经属于支部 #{current.id}「{current.name}」。")
+            branch = await self._create(group_id, name)
+        self._group_branch[group_id] = branch
+        return branch
+
+    async def _create(self, group_id: int, name: str) -> Branch:
+        now = self.clock.now()
+        branch = await self.branches.create_for_group(group_id, name, int(now.timestamp()))
+        await self.branches.create_term(
+            branch.id, term_name_for(now.year, now.month), int(now.timestamp())
+        )
+        return branch
+
     async def branch_for_group(self, group_id: int) -> Branch:
-        """The group's branch; a group seen for the first time becomes its own branch."""
+        """The group's branch, created (as 未命名支部) if it has none: for set-up code and
+        tests; chat commands use ``find_branch_for_group`` and ``create_branch``."""
         cached = self._group_branch.get(group_id)
         if cached is not None:
             return cached
@@ -53,13 +85,7 @@ class BranchService:
         async with self.db.transaction():
             branch = await self.branches.branch_of_group(group_id)
             if branch is None:
-                now = self.clock.now()
-                branch = await self.branches.create_for_group(
-                    group_id, "未命名支部", int(now.timestamp())
-                )
-                await self.branches.create_term(
-                    branch.id, term_name_for(now.year, now.month), int(now.timestamp())
-                )
+                branch = await self._create(group_id, "未命名支部")
         self._group_branch[group_id] = branch
         return branch
 
@@ -136,9 +162,9 @@ class BranchService:
         """End the current term and start ``name``: boards and reports start fresh."""
         await self.require_admin(branch_id, actor)
         name = require_text(name, self.settings.name_max_length * 2, "学期名称")
-        if any(t.name == name for t in await self.branches.terms(branch_id)):
-            raise DomainError(f"已经有名为「{name}」的学期了。")
-        async with self.db.transaction():
+        async with self.db.transaction():  # checked inside: two racing starts make one term
+            if any(t.name == name for t in await self.branches.terms(branch_id)):
+                raise DomainError(f"已经有名为「{name}」的学期了。")
             term = await self.branches.create_term(branch_id, name, self.clock.timestamp())
         self._term[branch_id] = term
         return term

@@ -122,3 +122,73 @@ class LedgerEntry:
     operator_id: int | None
     created_at: int
     local_day: str | None = None
+
+
+class ProblemState(str, Enum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    ESCALATED = "escalated"
+    SOLVED = "solved"
+    DONE = "done"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return PROBLEM_STATE_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet 已办结 or 已关闭."""
+        return self not in (ProblemState.DONE, ProblemState.CLOSED)
+
+    @property
+    def is_unsolved(self) -> bool:
+        """Waiting for the branch: 待受理, 处理中 or 已上报."""
+        return self in (ProblemState.PENDING, ProblemState.IN_PROGRESS, ProblemState.ESCALATED)
+
+
+PROBLEM_STATE_LABELS = {
+    ProblemState.PENDING: "待受理",
+    ProblemState.IN_PROGRESS: "处理中",
+    ProblemState.ESCALATED: "已上报",
+    ProblemState.SOLVED: "已解决",
+    ProblemState.DONE: "已办结",
+    ProblemState.CLOSED: "已关闭",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: int
+    branch_id: int
+    group_id: int | None  # None: raised in a private chat
+    reporter_id: int
+    category: str
+    content: str
+    anonymous: bool
+    private: bool
+    state: ProblemState
+    handler_id: int | None
+    escalated_to: str | None
+    solution: str | None
+    close_reason: str | None
+    rating: int | None
+    rating_comment: str | None
+    auto_confirmed: bool
+    reopen_count: int
+    raised_at: int
+    taken_at: int | None
+    escalated_at: int | None
+    solved_at: int | None
+    done_at: int | None
+    closed_at: int | None
+
+
+@dataclass(frozen=True)
+class ProblemEvent:
+    problem_id: int
+    actor_id: int | None
+    action: str
+    target_id: int | None
+    note: str | None
+    at: int

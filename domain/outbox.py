@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import deque
+from collections.abc import Iterable
 
 from config import BranchConfig
 from domain.clock import Clock
 from storage.branches import BranchRepository
 from storage.database import Database
+from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
+
+log = logging.getLogger("zhibu.outbox")
+
+# At most this many 书记/支委 are told privately about one branch's backlog.
+BACKLOG_WARN_MAX_RECIPIENTS = 3
+# Sent rows deleted per transaction while pruning, so commands get the database in between.
+PRUNE_BATCH = 2000
 
 
 def text_segment(content: str) -> dict:
@@ -49,6 +60,18 @@ class SendPacer:
         self._last[target] = now
         self._window.append(now)
 
+    def last_sent(self, target: str) -> float | None:
+        """When ``target`` was last sent to (as far as this pacer knows)."""
+        return self._last.get(target)
+
+    def restore(self, sends: Iterable[tuple[str, float]]) -> None:
+        """Replay earlier sends (target, time), e.g. read back from the database at start-up."""
+        for target, at in sorted(sends, key=lambda pair: pair[1]):
+            if at >= self._last.get(target, at):
+                self._last[target] = at
+            self._window.append(at)
+        self._window = deque(sorted(self._window))
+
 
 class OutboxService:
     """Queue messages for the dispatcher; they survive restarts until sent."""
@@ -59,7 +82,9 @@ class OutboxService:
         self.clock = clock
         self.repo = OutboxRepository(db)
         self.branches = BranchRepository(db)
+        self.members = MemberRepository(db)
         self._listeners: list = []
+        self._warned: set[int] | None = None  # branches told about their backlog (db-backed)
 
     def on_enqueue(self, callback) -> None:
         """``callback()`` runs after every enqueue (the dispatcher wakes up)."""
@@ -78,6 +103,7 @@ class OutboxService:
                 dedupe_key=dedupe_key,
             )
         self._notify()
+        await self.check_backlog(branch_id)
         return queued
 
     async def to_branch(self, branch_id: int, segments: list[dict], kind: str, *,
@@ -94,6 +120,7 @@ class OutboxService:
                                        now=now, dedupe_key=key):
                     queued += 1
         self._notify()
+        await self.check_backlog(branch_id)
         return queued
 
     async def to_user(self, user_id: int, segments: list[dict], kind: str, *,
@@ -106,7 +133,99 @@ class OutboxService:
                 now=self.clock.now().timestamp(), dedupe_key=dedupe_key,
             )
         self._notify()
+        await self.check_backlog(branch_id)
         return queued
+
+    # backlog warning -----------------------------------------------------------------------
+
+    async def _warned_branches(self) -> set[int]:
+        if self._warned is None:
+            self._warned = await self.repo.warned_branches()
+        return self._warned
+
+    async def check_backlog(self, branch_id: int | None) -> bool:
+        """Warn the branch's admins once when its pending queue passes ``outbox_backlog_warn``.
+
+        Returns True when a warning was queued now. A branch already warned is not warned again
+        until its backlog has cleared (see ``settle_backlog``), across restarts too.
+        """
+        if branch_id is None or branch_id in await self._warned_branches():
+            return False
+        threshold = self.settings.outbox_backlog_warn
+        pending = await self.repo.pending_of_branch(branch_id, threshold + 1)
+        if pending <= threshold:
+            return False
+        now = self.clock.now().timestamp()
+        async with self.db.transaction():
+            if not await self.repo.add_backlog_warning(branch_id, pending, int(now)):
+                self._warned.add(branch_id)
+                return False
+            text = (f"⚠️ 支部 #{branch_id} 待发送的消息已积压超过 {threshold} 条，新的提醒和公告"
+                    "会延迟发出。请发送 /提醒 列表 检查是否有过于频繁的提醒，"
+                    "必要时暂停或删除。（积压消除前不再重复提示）")
+            recipients = await self._backlog_recipients(branch_id)
+            groups = await self.branches.groups(branch_id)
+            via = groups[0] if groups else None
+            for user_id in recipients:
+                await self.repo.add(branch_id=branch_id, target_type="private",
+                                    target_id=user_id, via_group_id=via,
+                                    segments=[text_segment(text)], kind="backlog_warning",
+                                    now=now)
+            if not recipients and via is not None:
+                await self.repo.add(branch_id=branch_id, target_type="group", target_id=via,
+                                    segments=[text_segment(text)], kind="backlog_warning",
+                                    now=now)
+        self._warned.add(branch_id)
+        told = (", ".join(map(str, recipients)) if recipients
+                else f"group {via}" if via is not None else "nobody to tell")
+        log.warning("branch #%s has more than %s messages pending: warned %s",
+                    branch_id, threshold, told)
+        self._notify()
+        return True
+
+    async def _backlog_recipients(self, branch_id: int) -> list[int]:
+        """The branch's 书记 first, then 支委; at most ``BACKLOG_WARN_MAX_RECIPIENTS``."""
+        admins = [m for m in await self.members.list_active(branch_id) if m.is_admin]
+        admins.sort(key=lambda m: (not m.is_secretary, m.user_id))
+        return [m.user_id for m in admins[:BACKLOG_WARN_MAX_RECIPIENTS]]
+
+    async def settle_backlog(self, branch_id: int | None) -> bool:
+        """After a row of the branch left the queue: forget the warning once the backlog cleared.
+
+        Cleared means at most half the threshold is pending, so a queue hovering around the
+        threshold does not warn again and again. Returns True when the warning was forgotten.
+        """
+        if branch_id is None or branch_id not in await self._warned_branches():
+            return False
+        limit = self.settings.outbox_backlog_warn // 2
+        if await self.repo.pending_of_branch(branch_id, limit + 1) > limit:
+            return False
+        async with self.db.transaction():
+            await self.repo.clear_backlog_warning(branch_id)
+        self._warned.discard(branch_id)
+        log.info("branch #%s backlog cleared", branch_id)
+        return True
+
+    # retention -----------------------------------------------------------------------------
+
+    async def prune_sent(self, now: float) -> int:
+        """Delete rows sent more than ``outbox_keep_days`` ago; failed and pending rows stay.
+
+        Outbox rows are delivery bookkeeping, not records (the ledger and the feature tables
+        are), so deleting them loses nothing. Done in batches, one transaction each.
+        """
+        before = now - self.settings.outbox_keep_days * 86400
+        total = 0
+        while True:
+            async with self.db.transaction():
+                gone = await self.repo.prune_sent(before, PRUNE_BATCH)
+            total += gone
+            if gone < PRUNE_BATCH:
+                break
+            await asyncio.sleep(0)  # let waiting commands use the database
+        if total:
+            log.info("pruned %s outbox rows sent before %s", total, self.clock.format(before))
+        return total
 
     def backoff(self, attempts: int) -> float:
         """Seconds before retry number ``attempts`` (1-based): base × 2^(attempts-1)."""

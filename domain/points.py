@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from config import BranchConfig
 from domain.branches import Actor, BranchService
@@ -14,7 +15,7 @@ from domain.models import Category, LedgerEntry, Term
 from domain.outbox import OutboxService, text_segment
 from domain.text import optional_text, require_text
 from storage.database import Database
-from storage.ledger import LedgerRepository
+from storage.ledger import LedgerRepository, points_of_sync
 
 PERIODS = {"周": "本周", "月": "本月", "学期": "本学期", "总": "总榜"}
 
@@ -27,6 +28,15 @@ class PointsSummary:
     breakdown: dict[str, int] = field(default_factory=dict)
     rank: int | None = None  # None: no entries this term
     ranked: int = 0  # how many people have entries this term
+
+
+def summary_of(user_id: int, term: Term, breakdown: dict[str, int],
+               standing: tuple[int, int, int] | None) -> PointsSummary:
+    """A person's term summary from their per-category sums and (total, rank, ranked)."""
+    return PointsSummary(
+        user_id=user_id, term=term, total=sum(breakdown.values()), breakdown=breakdown,
+        rank=standing[1] if standing else None, ranked=standing[2] if standing else 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -164,13 +174,9 @@ class PointsService:
 
     async def summary(self, branch_id: int, user_id: int) -> PointsSummary:
         term = await self.branches.current_term(branch_id)
-        breakdown = await self.ledger.breakdown(branch_id, term.id, user_id)
-        standing = await self.ledger.standing(branch_id, f"term:{term.id}", user_id)
-        return PointsSummary(
-            user_id=user_id, term=term, total=sum(breakdown.values()), breakdown=breakdown,
-            rank=standing[1] if standing else None,
-            ranked=standing[2] if standing else 0,
-        )
+        breakdown, standing = await self.db.run_atomic(
+            partial(points_of_sync, branch_id=branch_id, term_id=term.id, user_id=user_id))
+        return summary_of(user_id, term, breakdown, standing)
 
     async def statement(self, branch_id: int, user_id: int,
                         page: int) -> tuple[list[LedgerEntry], int, int]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.triggers.cron import CronTrigger
 
 from config import BranchConfig
 from domain.branches import Actor, BranchService
@@ -32,6 +34,9 @@ log = logging.getLogger("zhibu.reminders")
 
 # APScheduler may wake a little before the planned second; anything earlier is not this firing.
 EARLY_TOLERANCE_SECONDS = 5
+# Shortest gap between two firings of the non-cron repeating kinds, in minutes.
+_KIND_GAP_MINUTES = {"daily": 1440, "workdays": 1440, "weekly": 7 * 1440, "monthly": 28 * 1440}
+_DAY_START = datetime(2001, 1, 1, tzinfo=timezone.utc)  # any day without a clock change
 STATE_LABELS = {"active": "进行中", "paused": "已暂停", "done": "已结束", "deleted": "已删除"}
 
 
@@ -49,6 +54,37 @@ class Reminder:
     @property
     def repeating(self) -> bool:
         return isinstance(self.schedule, Repeating)
+
+
+def shortest_gap_minutes(schedule: Schedule, stop_below: float = 0) -> float | None:
+    """The shortest time between two consecutive firings of ``schedule``, in minutes.
+
+    None for a one-off. For ``cron`` the firing times of every firing day are the same set
+    (minute field × hour field; the day fields only choose the days), so one day of that set
+    gives the gaps inside a day; the gap from the day's last firing to the first of the next
+    day is counted too, as if every day fired (conservative). Stops early, returning the gap
+    found, as soon as one is shorter than ``stop_below`` (so ``* * * * *`` costs two steps).
+    """
+    if not isinstance(schedule, Repeating):
+        return None
+    if schedule.kind != "cron":
+        return _KIND_GAP_MINUTES[schedule.kind]
+    minute, hour = schedule.cron.split()[:2]
+    daily = CronTrigger(minute=minute, hour=hour, second=0, timezone=timezone.utc)
+    end = _DAY_START + timedelta(days=1)
+    first = previous = daily.get_next_fire_time(None, _DAY_START)
+    shortest = float("inf")
+    while previous is not None and previous < end:
+        upcoming = daily.get_next_fire_time(previous, previous + timedelta(seconds=1))
+        if upcoming is None:
+            break
+        if upcoming >= end:  # across midnight: to the first firing of the next day
+            upcoming = first + timedelta(days=1)
+        shortest = min(shortest, (upcoming - previous).total_seconds() / 60)
+        if shortest < stop_below or upcoming >= end:
+            break
+        previous = upcoming
+    return shortest
 
 
 @dataclass(frozen=True)
@@ -82,15 +118,37 @@ class ReminderService:
             return schedule.at if schedule.at > moment else None
         return schedule.next_after(moment)
 
+    def _check_frequency(self, schedule: Schedule) -> None:
+        """Refuse a repeating schedule that fires more often than the configured minimum."""
+        least = self.settings.reminder_min_interval_minutes
+        gap = shortest_gap_minutes(schedule, stop_below=least)
+        if gap is not None and gap < least:
+            raise DomainError(
+                f"重复提醒最多每 {least} 分钟一次，「{schedule.describe()}」"
+                f"最短每 {gap:g} 分钟就会触发一次。请换一个更稀疏的时间。"
+            )
+
     async def add(self, branch_id: int, actor: Actor, text: str) -> Reminder:
-        """``text`` is ``<time> <content>``; the time in any form the parser accepts."""
+        """``text`` is ``<time> <content>``; the time in any form the parser accepts.
+
+        Bounded: at most ``reminder_max_per_branch`` reminders (active or paused) per branch,
+        and none repeating more often than ``reminder_min_interval_minutes``.
+        """
         await self.branches.require_admin(branch_id, actor)
-        schedule, content = parse_schedule(text, self.clock.now())
+        schedule, content = parse_schedule(
+            text, self.clock.now(), horizon_days=self.settings.time_horizon_days)
         content = require_text(content, self.settings.announce_max_length, "提醒内容")
+        self._check_frequency(schedule)
         first = self._next_after(schedule, self.clock.now())
         if first is None:
             raise DomainError("这个时间以后不会再到来，请换一个时间。")
-        async with self.db.transaction():
+        limit = self.settings.reminder_max_per_branch
+        async with self.db.transaction():  # counted inside: two racing adds cannot both pass
+            if await self.repo.count_live(branch_id) >= limit:
+                raise DomainError(
+                    f"本支部的提醒已达上限 {limit} 个（含已暂停的），请先用 /提醒 删除 <编号> "
+                    "删掉不再需要的提醒。"
+                )
             reminder_id = await self.repo.add(branch_id, actor.user_id, dump_schedule(schedule),
                                               content, int(first.timestamp()),
                                               self.clock.timestamp())
@@ -134,6 +192,7 @@ class ReminderService:
         if reminder.state != "paused":
             label = STATE_LABELS[reminder.state]
             raise DomainError(f"提醒 #{reminder_id} 当前{label}，不需要恢复。")
+        self._check_frequency(reminder.schedule)  # it may predate the limit
         upcoming = self._next_after(reminder.schedule, self.clock.now())
         if upcoming is None:
             raise DomainError(f"提醒 #{reminder_id} 的时间已经过去，请删除后重新添加。")

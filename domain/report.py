@@ -13,10 +13,24 @@ Definitions (the README repeats them):
   notes submitted for those sessions.
 - 积分达标率 = eligible members whose term points ≥ ``points_standard`` / eligible members.
 - 前三名: the term's top 3 by points (ties share a rank, so there may be more than 3 rows).
+- 民情 (problems raised in the term): 收集 = raised; 已办结 = in state 已办结 (confirmed or
+  confirmed automatically); 已关闭 = closed, counted apart; 问题解决率 = 已办结 / (收集 − 已关闭);
+  满意度 = ratings ≥ 4 / rated problems. Timings over problems not closed: first response =
+  raised → first taken on or escalated (those that got one); resolution = raised → the latest
+  已解决 (those solved). Median (the middle value, the mean of the two middle ones for an even
+  count) and 90th percentile (nearest rank: the smallest value with at least 90% of values at
+  or below it), in hours. 超时 = problems not closed that missed their category's first-response
+  or resolution target, a missing response or fix measured up to the term's end (now for the
+  current term; the condition is ``storage.problems.missed_target_sql``). 响应速度提升 =
+  (previous term's median first response − this term's) / previous term's; "—" without data
+  in either term. Also per category.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from config import BranchConfig
@@ -24,6 +38,7 @@ from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.models import Member, Term
 from domain.points import ranked_rows
+from domain.problems import target_seconds
 from storage.database import Database
 from storage.ledger import LedgerRepository
 from storage.report import ReportRepository
@@ -37,6 +52,154 @@ def ratio(numerator: int, denominator: int) -> float | None:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The middle value; the mean of the two middle ones for an even count; None if empty."""
+    return statistics.median(values) if values else None
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least ``p``% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)), 1) - 1]
+
+
+def improvement(previous: float | None, current: float | None) -> float | None:
+    """How much faster ``current`` is than ``previous``: (previous − current) / previous."""
+    if previous is None or current is None or previous == 0:
+        return None
+    return (previous - current) / previous
+
+
+def hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} 小时"
+
+
+@dataclass(frozen=True)
+class CategoryFigures:
+    category: str
+    collected: int
+    first_response_hours: tuple[float, ...] = ()
+    previous_first_response_hours: tuple[float, ...] = ()
+
+    @property
+    def first_response_median(self) -> float | None:
+        return median(self.first_response_hours)
+
+    @property
+    def response_improvement(self) -> float | None:
+        return improvement(median(self.previous_first_response_hours),
+                           self.first_response_median)
+
+
+@dataclass(frozen=True)
+class ProblemFigures:
+    """The 民情 figures of a term (see the module docstring for each definition)."""
+
+    collected: int = 0
+    done: int = 0
+    closed: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    overdue: int = 0
+    first_response_hours: tuple[float, ...] = ()
+    resolution_hours: tuple[float, ...] = ()
+    previous_first_response_hours: tuple[float, ...] = ()
+    categories: tuple[CategoryFigures, ...] = ()
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return ratio(self.done, self.collected - self.closed)
+
+    @property
+    def satisfaction(self) -> float | None:
+        return ratio(self.satisfied, self.rated)
+
+    @property
+    def first_response_median(self) -> float | None:
+        return median(self.first_response_hours)
+
+    @property
+    def first_response_p90(self) -> float | None:
+        return percentile(self.first_response_hours, 90)
+
+    @property
+    def resolution_median(self) -> float | None:
+        return median(self.resolution_hours)
+
+    @property
+    def resolution_p90(self) -> float | None:
+        return percentile(self.resolution_hours, 90)
+
+    @property
+    def previous_first_response_median(self) -> float | None:
+        return median(self.previous_first_response_hours)
+
+    @property
+    def response_improvement(self) -> float | None:
+        return improvement(self.previous_first_response_median, self.first_response_median)
+
+    def rows(self) -> list[tuple[str, str]]:
+        def timing(values: tuple[float, ...]) -> str:
+            if not values:
+                return "—"
+            return (f"中位 {hours(median(values))}，90% {hours(percentile(values, 90))}"
+                    f"（{len(values)} 个）")
+
+        change = percent(self.response_improvement)
+        if self.response_improvement is not None:
+            change += (f"（首次响应中位 {hours(self.previous_first_response_median)} → "
+                       f"{hours(self.first_response_median)}）")
+        rows = [
+            ("民情收集", f"{self.collected} 个"),
+            ("民情已办结", f"{self.done} 个"),
+            ("民情已关闭", f"{self.closed} 个（不计入解决率）"),
+            ("问题解决率", f"{percent(self.resolution_rate)}（{self.done}/"
+                       f"{self.collected - self.closed}）"),
+            ("民情满意度", f"{percent(self.satisfaction)}（{self.satisfied}/"
+                       f"{self.rated} 个评价 ≥4 分）"),
+            ("首次响应用时", timing(self.first_response_hours)),
+            ("解决用时", timing(self.resolution_hours)),
+            ("民情超时", f"{self.overdue} 个"),
+            ("响应速度提升", change),
+        ]
+        for c in self.categories:
+            rows.append((f"民情·{c.category}",
+                         f"{c.collected} 个，首次响应中位 {hours(c.first_response_median)}，"
+                         f"响应速度提升 {percent(c.response_improvement)}"))
+        return rows
+
+
+def problem_figures(settings: BranchConfig, rows: Iterable[dict],
+                    previous: dict[str, list[int]] | None = None) -> ProblemFigures:
+    """The figures from ``ReportRepository.problem_figures`` rows (per category) and the
+    previous term's first-response seconds per category."""
+    totals = dict.fromkeys(("collected", "done", "closed", "rated", "satisfied", "overdue"), 0)
+    collected: dict[str, int] = dict.fromkeys(settings.problem_categories, 0)
+    first: dict[str, list[float]] = {}
+    resolution: list[float] = []
+    for row in rows:
+        collected[row["category"]] = row["collected"]
+        for key in totals:
+            totals[key] += row[key]
+        first[row["category"]] = [s / 3600 for s in row["first"]]
+        resolution += [s / 3600 for s in row["resolution"]]
+    before = {k: [s / 3600 for s in v] for k, v in (previous or {}).items()}
+    categories = tuple(
+        CategoryFigures(name, n, tuple(sorted(first.get(name, ()))),
+                        tuple(sorted(before.get(name, ()))))
+        for name, n in collected.items()
+    )
+    return ProblemFigures(
+        **totals,
+        first_response_hours=tuple(sorted(h for hs in first.values() for h in hs)),
+        resolution_hours=tuple(sorted(resolution)),
+        previous_first_response_hours=tuple(sorted(h for hs in before.values() for h in hs)),
+        categories=categories,
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +237,7 @@ class Report:
     notes: int
     top: list[tuple[int, int, int]]  # (rank, user, points)
     names: dict[int, str] = field(default_factory=dict)
+    problems: ProblemFigures = field(default_factory=ProblemFigures)
 
     @property
     def coverage(self) -> float | None:
@@ -119,6 +283,7 @@ class Report:
         top = "；".join(f"第{rank}名 {self.names.get(uid, uid)} {pts} 分"
                        for rank, uid, pts in self.top)
         rows.append(("积分前三", top or "—"))
+        rows += self.problems.rows()
         return rows
 
 
@@ -179,6 +344,7 @@ class ReportService:
         top_rows = await self.ledger.board(branch_id, f"term:{term.id}", TOP + 10)
         top = [r for r in ranked_rows(top_rows) if r[0] <= TOP]
         names = await self.branches.names(branch_id, [uid for _, uid, _ in top])
+        problems = await self.problem_figures(branch_id, term, since, until)
         return Report(
             branch_id=branch_id, branch_name=branch.name, term=term, since=since, until=until,
             members=len(members), by_identity=by_identity, floors=floor_figures,
@@ -188,4 +354,19 @@ class ReportService:
             wishes_rated=wishes["rated"], wishes_satisfied=wishes["satisfied"],
             sessions_held=len(sessions), attendance_rates=rates,
             notes=await self.repo.note_count(session_ids), top=top, names=names,
+            problems=problems,
         )
+
+    async def problem_figures(self, branch_id: int, term: Term, since: int,
+                              until: int) -> ProblemFigures:
+        """The 民情 figures of ``term``, with the previous term's first responses."""
+        earlier = [t for t in await self.branches.terms(branch_id) if t.id < term.id]
+        previous: dict[str, list[int]] = {}
+        if earlier:
+            last = earlier[-1]
+            end = last.ended_at if last.ended_at is not None else term.started_at
+            previous = await self.repo.problem_first_responses(branch_id, last.started_at, end)
+        at = min(until, self.clock.timestamp())
+        rows = await self.repo.problem_figures(branch_id, since, until,
+                                               target_seconds(self.settings), at)
+        return problem_figures(self.settings, rows, previous)

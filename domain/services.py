@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from config import BranchConfig
 from domain.branches import BranchService
 from domain.clock import Clock
+from domain.guard import CommandGuard
 from domain.outbox import OutboxService
+from domain.overview import OverviewService
 from domain.points import PointsService
+from domain.problems import ProblemService
 from domain.reminders import ReminderService
 from domain.report import ReportService
 from domain.sessions import SessionService
@@ -28,6 +31,9 @@ class Services:
     reminders: ReminderService
     sessions: SessionService
     reports: ReportService
+    overview: OverviewService
+    guard: CommandGuard
+    problems: ProblemService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -43,6 +49,9 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     reminders = ReminderService(db, settings, clock, branches, outbox)
     sessions = SessionService(db, settings, clock, branches, points, outbox)
     reports = ReportService(db, settings, clock, branches)
+    overview = OverviewService(db, settings, branches)
+    problems = ProblemService(db, settings, clock, branches, points, outbox)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
-                    reports=reports)
+                    reports=reports, problems=problems, overview=overview,
+                    guard=CommandGuard(settings))

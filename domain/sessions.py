@@ -154,8 +154,17 @@ class SessionService:
         if actor.user_id not in (session.leader_id, session.creator_id) and not (
             await self.branches.is_admin(session.branch_id, actor)
         ):
-            raise NotFound(f"没有找到导学 #{session_id}。")  # do not confirm it exists
+            await self._require_visible(session, actor)
+            raise Forbidden("签到码只发给本场导学人、发起人和管理员。")
         return session
+
+    async def _require_visible(self, session: SessionRow, actor: Actor) -> None:
+        """Asked by session number from a private chat: to anyone outside the session's
+        branch it does not exist (the answer must not confirm that the number is in use)."""
+        if actor.is_superuser:
+            return
+        if await self.branches.member(session.branch_id, actor.user_id) is None:
+            raise NotFound(f"没有找到导学 #{session.id}。")
 
     async def listing(self, branch_id: int) -> tuple[list[SessionRow], dict[int, int]]:
         """Recent (last ``note_window_days``) and upcoming sessions, with check-in counts."""
@@ -271,8 +280,11 @@ class SessionService:
     # attendance --------------------------------------------------------------------------
 
     async def sheet(self, session_id: int, actor: Actor, branch_id: int | None = None) -> Sheet:
-        session = (await self.get(branch_id, session_id) if branch_id is not None
-                   else await self.get_any(session_id))
+        if branch_id is not None:
+            session = await self.get(branch_id, session_id)
+        else:
+            session = await self.get_any(session_id)
+            await self._require_visible(session, actor)
         await self._require_admin_or_leader(session, actor)
         return await self._sheet(session)
 

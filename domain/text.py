@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from domain.errors import DomainError
+
+# Invisible characters that change how text displays (bidi overrides can make "#12 已完成" read
+# as something else) or hide that a text is empty. ZWJ (U+200D) stays: emoji sequences use it.
+_INVISIBLE = frozenset(
+    "\u200b\u200c\u200e\u200f\u2060\ufeff\u180e\u061c"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_KEEP_CONTROLS = frozenset("\n\t")
+
+
+def clean_text(text: str) -> str:
+    """User text as stored and shown: NFC; control characters, bidi controls, zero-width
+    characters and lone surrogates removed; a text of nothing visible becomes empty."""
+    if text.isascii() and text.isprintable():
+        return text  # the common case, no work
+    kept = "".join(
+        c for c in text
+        if c not in _INVISIBLE and not 0xD800 <= ord(c) <= 0xDFFF
+        and (c in _KEEP_CONTROLS or unicodedata.category(c) != "Cc")
+    )
+    kept = unicodedata.normalize("NFC", kept)
+    if not any(not c.isspace() and c != "\u200d" for c in kept):
+        return ""
+    return kept
 
 
 def require_text(text: str | None, limit: int, what: str, *, min_length: int = 1) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "parse_schedule",
 ]
 
+DEFAULT_HORIZON_DAYS = 730  # config: time_horizon_days
 ONCE_FORMS = "2026-12-01 19:30、12-01 19:30、今天/明天/后天 19:30、19:30"
 REPEAT_FORMS = "每天 08:00、工作日 07:30、每周三 19:00、每月1日 09:00、cron <5段表达式>"
 
@@ -152,8 +153,12 @@ class Repeating:
 Schedule = OneShot | Repeating
 
 
-def parse_schedule(text: str, now: datetime, *, allow_repeat: bool = True) -> tuple[Schedule, str]:
-    """Parse a time expression at the start of `text`; return (schedule, rest stripped)."""
+def parse_schedule(text: str, now: datetime, *, allow_repeat: bool = True,
+                   horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Schedule, str]:
+    """Parse a time expression at the start of `text`; return (schedule, rest stripped).
+
+    A one-off time more than ``horizon_days`` ahead is refused (nobody plans a session for
+    9999-12-31, and dates that far out overflow the scheduler)."""
     zone = _zone_of(now)
     now = now.astimezone(zone)
     forms = f"{ONCE_FORMS}、{REPEAT_FORMS}" if allow_repeat else ONCE_FORMS
@@ -163,15 +168,24 @@ def parse_schedule(text: str, now: datetime, *, allow_repeat: bool = True) -> tu
     for pattern, build in _RULES:
         match = pattern.match(head)
         if match:
-            return build(match, now, forms), head[match.end() :].strip()
+            try:
+                schedule = build(match, now, forms)
+            except TimeParseError:
+                raise
+            except (OverflowError, ValueError) as exc:
+                raise TimeParseError(f"时间格式不对。可用：{forms}") from exc
+            if isinstance(schedule, OneShot) and schedule.at - now > timedelta(days=horizon_days):
+                raise TimeParseError(f"时间太远了：最多只能安排到 {horizon_days} 天以内。")
+            return schedule, head[match.end() :].strip()
     if _CRON_WORD.match(head):
         raise TimeParseError(_cron_message(forms))
     raise TimeParseError(f"时间格式不对。可用：{forms}")
 
 
-def parse_moment(text: str, now: datetime) -> tuple[datetime, str]:
+def parse_moment(text: str, now: datetime, *, horizon_days: int = DEFAULT_HORIZON_DAYS
+                 ) -> tuple[datetime, str]:
     """Like parse_schedule(allow_repeat=False) but returns the aware datetime directly."""
-    schedule, rest = parse_schedule(text, now, allow_repeat=False)
+    schedule, rest = parse_schedule(text, now, allow_repeat=False, horizon_days=horizon_days)
     assert isinstance(schedule, OneShot)
     return schedule.at, rest
 

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import functools
+import time
 from dataclasses import dataclass
-from typing import Annotated
 
 from nonebot import get_driver, logger
-from nonebot.adapters.onebot.v11 import GroupMessageEvent, MessageEvent
-from nonebot.exception import MatcherException
-from nonebot.internal.matcher import current_matcher
-from nonebot.params import Depends
-from pydantic_core import core_schema
+from nonebot.adapters.onebot.v11 import Bot, GroupMessageEvent, MessageEvent
 
 from domain.branches import Actor
 from domain.errors import DomainError
 from domain.models import Branch
 from domain.services import Services
 from runtime import lifecycle
-from runtime.reply import text
 
 GROUP_ONLY = "请在支部的QQ群里使用这个命令。"
+NOT_SET_UP = ("本群还没有设置支部。群主或群管理员发送 /支部 创建 <名称> 建立新支部，"
+              "或 /支部 绑定 <支部编号> 并入已有支部；/帮助 可查看功能。")
 
 
 @dataclass
@@ -31,11 +27,6 @@ class Ctx:
     actor: Actor
     group_id: int | None
     branch: Branch | None
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source, handler):
-        # NoneBot builds a pydantic field for every handler parameter; this one is ours.
-        return core_schema.is_instance_schema(cls)
 
     @property
     def user_id(self) -> int:
@@ -67,41 +58,47 @@ def is_superuser(user_id: int | str) -> bool:
     return str(user_id) in get_driver().config.superusers
 
 
-async def _command_context(event: MessageEvent) -> Ctx:
+TRUSTED_ROLES = ("owner", "admin", "member")
+
+
+async def group_role(bot: Bot | None, svc: Services, group_id: int, user_id: int,
+                     given: str | None) -> str | None:
+    """The sender's QQ group role. Some QQ implementations (Lagrange) send ``unknown`` or
+    nothing in the event; then the QQ side is asked and the answer cached briefly."""
+    if given in TRUSTED_ROLES or bot is None:
+        return given
+    now = time.monotonic()
+    cached = svc.guard.roles.get(group_id, user_id, now)
+    if cached is not None:
+        return cached
+    try:
+        info = await bot.call_api("get_group_member_info", group_id=group_id, user_id=user_id,
+                                  no_cache=False)
+        role = str(info.get("role", "")) if isinstance(info, dict) else ""
+    except Exception as exc:
+        logger.info(f"role of {user_id} in group {group_id} unknown: {exc}")
+        return None
+    role = role if role in TRUSTED_ROLES else "member"
+    svc.guard.roles.put(group_id, user_id, role, now)
+    return role
+
+
+async def command_context(event: MessageEvent, bot: Bot | None = None) -> Ctx:
     svc = lifecycle.services()
     group_id = event.group_id if isinstance(event, GroupMessageEvent) else None
     role = getattr(event.sender, "role", None)
+    if group_id is not None:
+        role = await group_role(bot, svc, group_id, int(event.user_id), role)
     actor = Actor(
         user_id=int(event.user_id),
         is_superuser=is_superuser(event.user_id),
         is_group_admin=group_id is not None and role in ("owner", "admin"),
     )
-    branch = await svc.branches.branch_for_group(group_id) if group_id is not None else None
+    branch = (await svc.branches.find_branch_for_group(group_id)
+              if group_id is not None else None)
     return Ctx(svc=svc, actor=actor, group_id=group_id, branch=branch)
 
 
-command_context = _command_context  # a plain call, for handlers on the hot path
-CommandContext = Annotated[Ctx, Depends(_command_context)]
 
 
 FAILURE_NOTICE = "抱歉，处理这条命令时出错了，已记录，请稍后再试。"
-
-
-def guarded(handler):
-    """Answer a ``DomainError`` with its message; any other error is logged with its traceback
-    and answered with a polite notice, so no traceback ever reaches a group."""
-
-    @functools.wraps(handler)
-    async def wrapper(*args, **kwargs):
-        try:
-            return await handler(*args, **kwargs)
-        except MatcherException:
-            raise  # finish()/pause(): NoneBot's own control flow
-        except DomainError as exc:
-            await current_matcher.get().finish(text(str(exc)))
-        except Exception as exc:
-            matcher = current_matcher.get()
-            logger.opt(exception=exc).error(f"command failed in {matcher.plugin_name}")
-            await matcher.finish(text(FAILURE_NOTICE))
-
-    return wrapper

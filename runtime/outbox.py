@@ -1,4 +1,13 @@
-"""The one outgoing queue's dispatcher: paced, retried, persistent, never silent on failure."""
+"""The one outgoing queue's dispatcher: paced, fair, retried, persistent, never silent on failure.
+
+Fairness: each step looks at the oldest due row of every target (group or private chat) and
+sends the one whose target was served least recently, so targets take turns and one group's
+backlog delays another group's message by at most one rotation over the busy targets.
+
+Delivery is at least once: a row is stamped before the OneBot call and marked sent right after
+the call returns; a kill between the QQ side accepting the message and that mark re-sends that
+one message after restart. The attempt stamps rebuild the pacing window at start-up.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +25,8 @@ from storage.outbox import OutboxMessage, OutboxRepository
 
 IDLE_SECONDS = 30.0
 NO_BOT_RECHECK_SECONDS = 1.0  # queued messages go out within this long after a bot connects
+PRUNE_EVERY_SECONDS = 3600.0  # old sent rows are pruned at most this often
+PACE_WINDOW_SECONDS = 60.0  # the global rate is per sliding minute
 
 
 def first_connected_bot() -> Bot | None:
@@ -45,6 +56,8 @@ class OutboxDispatcher:
         self.pacer = SendPacer(settings.send_interval_seconds, settings.send_rate_per_minute)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._pace_restored = False
+        self._next_prune_at = float("-inf")
         svc.outbox.on_enqueue(self.wake)
 
     def wake(self) -> None:
@@ -75,22 +88,40 @@ class OutboxDispatcher:
 
     async def step(self) -> float | None:
         """Send (or try) one message. None when it did; else how long there is nothing to do."""
+        now = self.now()
+        if not self._pace_restored:
+            await self.restore_pace(now)
+        if now >= self._next_prune_at:
+            self._next_prune_at = now + PRUNE_EVERY_SECONDS
+            await self.svc.outbox.prune_sent(now)
         bot = self.get_bot()
         if bot is None:
             return NO_BOT_RECHECK_SECONDS
-        now = self.now()
-        due = await self.repo.due(now)
-        if not due:
+        heads = await self.repo.due_heads(now)
+        if not heads:
             upcoming = await self.repo.next_due_at()
             return IDLE_SECONDS if upcoming is None else max(min(upcoming - now, IDLE_SECONDS),
                                                               0.05)
-        message, delay = min(((m, self.pacer.delay(m.target_key, now)) for m in due),
-                             key=lambda pair: pair[1])
+        message = min(heads, key=self._turn)
+        delay = self.pacer.delay(message.target_key, now)
         if delay > 0:
             await self.sleep(delay)
             return None
         await self._send(bot, message)
         return None
+
+    def _turn(self, message: OutboxMessage) -> tuple[float, int]:
+        """Round-robin order: the target served least recently (never served: first) goes
+        next; among those, the oldest row. Its per-target wait is also the shortest."""
+        last = self.pacer.last_sent(message.target_key)
+        return (float("-inf") if last is None else last, message.id)
+
+    async def restore_pace(self, now: float) -> None:
+        """Rebuild the pacer from the send attempts recorded in the database (start-up), so a
+        restart never sends more than the rate in a minute or breaks the per-group interval."""
+        since = now - max(PACE_WINDOW_SECONDS, self.svc.settings.send_interval_seconds)
+        self.pacer.restore(await self.repo.recent_attempts(since))
+        self._pace_restored = True
 
     async def drain(self, max_steps: int = 100_000) -> None:
         """Step until nothing is pending (or no bot); sleeping through waits. For tests/benches."""
@@ -105,6 +136,8 @@ class OutboxDispatcher:
     async def _send(self, bot: Bot, message: OutboxMessage) -> None:
         now = self.now()
         self.pacer.record(message.target_key, now)
+        async with self.svc.db.transaction():
+            await self.repo.mark_attempt(message.id, now)  # counted in the window if killed
         try:
             if message.target_type == "group":
                 await bot.call_api("send_group_msg", group_id=message.target_id,
@@ -117,8 +150,10 @@ class OutboxDispatcher:
         except Exception as exc:
             await self._failed(message, exc)
             return
+        # Nothing between the call returning and this mark: it is the whole re-send window.
         async with self.svc.db.transaction():
             await self.repo.mark_sent(message.id, self.now())
+        await self.svc.outbox.settle_backlog(message.branch_id)
 
     async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
         attempts = message.attempts + 1

@@ -23,11 +23,16 @@ from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegment
 
 from domain.errors import DomainError
+from domain.guard import Verdict
+from domain.text import clean_text
+from runtime import lifecycle
 from runtime.args import Token, plain_text, rest_text, tokenize
-from runtime.context import FAILURE_NOTICE, GROUP_ONLY, Ctx, command_context
+from runtime.context import FAILURE_NOTICE, GROUP_ONLY, NOT_SET_UP, Ctx, command_context
 from runtime.reply import text
 
 COMMAND_STARTS = ("/", "／")
+SQLITE_MAX_INT = 2**63 - 1
+TOO_FAST = "你发得太快了，请稍等一会儿再发。"
 Reply = Message | str | list[str] | None
 Handler = Callable[["Call"], Awaitable[Reply]]
 
@@ -46,7 +51,8 @@ class Sub:
 
     ``name`` None is the command's only action (``/许愿 <内容>``). ``default`` runs when the
     first word is not a sub-command (``/心愿`` or ``/心愿 2``); if it then answers with its usage,
-    the whole command's usage is shown. ``private`` allows it in a private chat with the bot.
+    the whole command's usage is shown. ``private`` allows it in a private chat with the bot,
+    ``setup`` in a group not yet set up as a branch.
     """
 
     name: str | None
@@ -56,6 +62,8 @@ class Sub:
     admin: bool = False
     private: bool = False
     default: bool = False
+    setup: bool = False  # also in a group that is not set up as a branch yet
+    creates: bool = False  # creates a record: counts against the daily per-person limit
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -124,6 +132,7 @@ class Call:
 class Route:
     command: Command
     arg: Message
+    too_fast: bool = False  # over the person's rate: answer that once, run nothing
 
 
 class Conversation:
@@ -187,6 +196,25 @@ class Router:
                 return Route(command, _argument(after, message))
         return None
 
+    def admit(self, event: MessageEvent) -> Verdict | None:
+        """None for an event seen before; else whether the sender is within their rate.
+
+        Runs in the matcher's rule, before any handler: the cost is a few dictionary lookups.
+        """
+        svc = lifecycle.services()
+        guard = svc.guard
+        now = svc.clock.now().timestamp()
+        chat = getattr(event, "group_id", None)
+        if not guard.seen.first_time(int(event.self_id), int(event.message_id),
+                                     int(event.user_id), chat, event.raw_message,
+                                     int(event.time), now):
+            logger.info(f"duplicate event {event.message_id} from {event.user_id} ignored")
+            return None
+        verdict = guard.flood.admit(int(event.user_id), now)
+        if verdict is Verdict.WARN:
+            logger.info(f"{event.user_id} is sending commands too fast; answered once")
+        return verdict
+
     def conversation_for(self, event: MessageEvent) -> Conversation | None:
         if not self.conversations:
             return None
@@ -206,16 +234,24 @@ class Router:
         sub: Sub | None = None
         fell_through = False
         try:
-            ctx = await command_context(event)
+            if route.too_fast:
+                raise DomainError(TOO_FAST)
+            if not _ids_in_range(event):
+                raise DomainError("无法识别这个QQ号或群号。")
+            ctx = await command_context(event, bot)
             sub, arg, tokens, fell_through = resolve(command, route.arg)
             if sub is None:
                 if command.admin:
                     await ctx.require_admin()
                 raise Usage()
-            if ctx.branch is None and not sub.private:
-                raise DomainError(GROUP_ONLY)
+            if ctx.branch is None and not (sub.setup or (sub.private and ctx.group_id is None)):
+                raise DomainError(GROUP_ONLY if ctx.group_id is None else NOT_SET_UP)
             if command.admin or sub.admin:
                 await ctx.require_admin()
+            if sub.creates and not ctx.svc.guard.quota.take(
+                    ctx.user_id, ctx.svc.clock.now().strftime("%Y-%m-%d")):
+                raise DomainError(f"你今天已经创建了 {ctx.svc.settings.daily_create_limit} 条记录，"
+                                  "明天再来吧。")
             reply = await sub.run(Call(ctx, bot, event, command, sub, arg, tokens))
         except Usage as exc:
             reply = usage_reply(command, None if fell_through else sub, exc.detail)
@@ -237,7 +273,7 @@ class Router:
                 self.end_conversation(event)
                 await conversation.expired(bot, event)
                 return
-            if not await conversation.feed(bot, event, event.get_plaintext().strip()):
+            if not await conversation.feed(bot, event, clean_text(event.get_plaintext()).strip()):
                 self.end_conversation(event)
         except Exception as exc:
             self.end_conversation(event)
@@ -279,12 +315,26 @@ def _joins(name: str, after: str) -> bool:
 
 
 def _argument(after: str, message: Message) -> Message:
+    """The command's argument, with user text cleaned (control and bidi characters, lone
+    surrogates) before any handler sees it."""
     arg = Message()
-    after = after.lstrip()
+    after = clean_text(after).lstrip()
     if after:
         arg.append(MessageSegment.text(after))
-    arg.extend(message[1:])
+    for seg in message[1:]:
+        if seg.type == "text":
+            cleaned = clean_text(seg.data.get("text", ""))
+            if cleaned:
+                arg.append(MessageSegment.text(cleaned))
+        else:
+            arg.append(seg)
     return arg
+
+
+def _ids_in_range(event: MessageEvent) -> bool:
+    # SQLite integers are signed 64-bit; a QQ side sending more is broken or hostile
+    ids = (event.user_id, getattr(event, "group_id", None) or 0)
+    return all(0 < int(i) < SQLITE_MAX_INT or i == 0 for i in ids)
 
 
 def _drop_first_word(arg: Message) -> Message:

@@ -34,6 +34,43 @@ def append_sync(conn: sqlite3.Connection, *, branch_id: int, term_id: int, user_
     return cur.lastrowid
 
 
+BREAKDOWN_SQL = (
+    "SELECT category, SUM(delta) FROM ledger "
+    "WHERE branch_id = ? AND term_id = ? AND user_id = ? GROUP BY category"
+)
+STANDING_SQL = (
+    "SELECT a.total, "
+    "(SELECT COUNT(*) FROM points_agg b WHERE b.branch_id = a.branch_id "
+    " AND b.period = a.period AND b.total > a.total) + 1, "
+    "(SELECT COUNT(*) FROM points_agg c WHERE c.branch_id = a.branch_id "
+    " AND c.period = a.period) "
+    "FROM points_agg a WHERE a.branch_id = ? AND a.period = ? AND a.user_id = ?"
+)
+PARTNER_SQL = (
+    "SELECT p.helper_id, p.helped_id FROM pairs p WHERE p.pairing_id = "
+    "(SELECT MAX(id) FROM pairings WHERE branch_id = ? AND term_id = ?) "
+    "AND (p.helper_id = ? OR p.helped_id = ?)"
+)
+
+
+def standing_of(row) -> tuple[int, int, int] | None:
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def partner_of(row, user_id: int) -> tuple[int, bool] | None:
+    if row is None:
+        return None
+    return (row[1], True) if row[0] == user_id else (row[0], False)
+
+
+def points_of_sync(conn: sqlite3.Connection, branch_id: int, term_id: int, user_id: int
+                   ) -> tuple[dict[str, int], tuple[int, int, int] | None]:
+    """(per-category breakdown, standing) of one person in one term, in one database trip."""
+    breakdown = {r[0]: r[1] for r in conn.execute(BREAKDOWN_SQL, (branch_id, term_id, user_id))}
+    standing = conn.execute(STANDING_SQL, (branch_id, f"term:{term_id}", user_id)).fetchone()
+    return breakdown, standing_of(standing)
+
+
 class LedgerRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -84,11 +121,7 @@ class LedgerRepository:
         )
 
     async def breakdown(self, branch_id: int, term_id: int, user_id: int) -> dict[str, int]:
-        rows = await self.db.fetchall(
-            "SELECT category, SUM(delta) FROM ledger "
-            "WHERE branch_id = ? AND term_id = ? AND user_id = ? GROUP BY category",
-            (branch_id, term_id, user_id),
-        )
+        rows = await self.db.fetchall(BREAKDOWN_SQL, (branch_id, term_id, user_id))
         return {r[0]: r[1] for r in rows}
 
     async def entries_of(self, branch_id: int, user_id: int, *, limit: int,
@@ -118,16 +151,8 @@ class LedgerRepository:
     async def standing(self, branch_id: int, period: str, user_id: int
                        ) -> tuple[int, int, int] | None:
         """(total, competition rank, people ranked) of one person, or None if unranked."""
-        row = await self.db.fetchone(
-            "SELECT a.total, "
-            "(SELECT COUNT(*) FROM points_agg b WHERE b.branch_id = a.branch_id "
-            " AND b.period = a.period AND b.total > a.total) + 1, "
-            "(SELECT COUNT(*) FROM points_agg c WHERE c.branch_id = a.branch_id "
-            " AND c.period = a.period) "
-            "FROM points_agg a WHERE a.branch_id = ? AND a.period = ? AND a.user_id = ?",
-            (branch_id, period, user_id),
-        )
-        return None if row is None else (row[0], row[1], row[2])
+        row = await self.db.fetchone(STANDING_SQL, (branch_id, period, user_id))
+        return standing_of(row)
 
     async def count_ranked(self, branch_id: int, period: str) -> int:
         return await self.db.fetchval(
@@ -166,12 +191,5 @@ class LedgerRepository:
     async def partner(self, branch_id: int, term_id: int, user_id: int
                       ) -> tuple[int, bool] | None:
         """(partner, whether ``user_id`` is the helper) from the term's latest pairing."""
-        row = await self.db.fetchone(
-            "SELECT p.helper_id, p.helped_id FROM pairs p WHERE p.pairing_id = "
-            "(SELECT MAX(id) FROM pairings WHERE branch_id = ? AND term_id = ?) "
-            "AND (p.helper_id = ? OR p.helped_id = ?)",
-            (branch_id, term_id, user_id, user_id),
-        )
-        if row is None:
-            return None
-        return (row[1], True) if row[0] == user_id else (row[0], False)
+        row = await self.db.fetchone(PARTNER_SQL, (branch_id, term_id, user_id, user_id))
+        return partner_of(row, user_id)

@@ -17,6 +17,15 @@ def _member(row) -> Member:
     return Member(**data)
 
 
+GET_ACTIVE_SQL = (
+    f"SELECT {_COLUMNS} FROM members WHERE branch_id = ? AND user_id = ? AND active = 1"
+)
+
+
+def member_of(row) -> Member | None:
+    return _member(row) if row else None
+
+
 class MemberRepository:
     def __init__(self, db: Database) -> None:
         self.db = db

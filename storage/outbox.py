@@ -32,6 +32,7 @@ class OutboxMessage:
 
 _COLUMNS = ("id, branch_id, target_type, target_id, via_group_id, segments, kind, attempts, "
             "next_attempt_at")
+_O_COLUMNS = ", ".join(f"o.{c}" for c in _COLUMNS.split(", "))
 
 
 def _message(row) -> OutboxMessage:
@@ -62,6 +63,7 @@ class OutboxRepository:
         return cur.lastrowid
 
     async def due(self, now: float, limit: int = 200) -> list[OutboxMessage]:
+        """The oldest ``limit`` due rows over all targets (tools and tests; not for picking)."""
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
             "ORDER BY id LIMIT ?",
@@ -69,10 +71,41 @@ class OutboxRepository:
         )
         return [_message(r) for r in rows]
 
+    async def due_heads(self, now: float) -> list[OutboxMessage]:
+        """Per target with a due row, its oldest due row (the head of that target's queue).
+
+        The distinct pending targets are walked by index seeks (a recursive skip-scan over
+        ``ix_outbox_pending_target``), so the cost grows with the number of targets, not with
+        the length of one target's backlog.
+        """
+        rows = await self.db.fetchall(
+            "WITH RECURSIVE targets(tt, tid) AS ("
+            " SELECT 'group', (SELECT MIN(target_id) FROM outbox"
+            "  WHERE state = 'pending' AND target_type = 'group')"
+            " UNION ALL"
+            " SELECT 'private', (SELECT MIN(target_id) FROM outbox"
+            "  WHERE state = 'pending' AND target_type = 'private')"
+            " UNION ALL"
+            " SELECT tt, (SELECT MIN(target_id) FROM outbox WHERE state = 'pending'"
+            "  AND target_type = targets.tt AND target_id > targets.tid)"
+            " FROM targets WHERE tid IS NOT NULL"
+            f") SELECT {_O_COLUMNS}"
+            " FROM targets JOIN outbox o ON o.id = ("
+            " SELECT id FROM outbox WHERE state = 'pending' AND target_type = targets.tt"
+            " AND target_id = targets.tid AND next_attempt_at <= ? ORDER BY id LIMIT 1)"
+            " ORDER BY o.id",
+            (now,),
+        )
+        return [_message(r) for r in rows]
+
     async def next_due_at(self) -> float | None:
         return await self.db.fetchval(
             "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
         )
+
+    async def mark_attempt(self, message_id: int, now: float) -> None:
+        """Stamp the start of a send attempt (before the API call), for the pacing window."""
+        await self.db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (now, message_id))
 
     async def mark_sent(self, message_id: int, now: float) -> None:
         await self.db.execute(
@@ -97,6 +130,51 @@ class OutboxRepository:
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT state, COUNT(*) FROM outbox GROUP BY state")
         return {r[0]: r[1] for r in rows}
+
+    async def recent_attempts(self, since: float) -> list[tuple[str, float]]:
+        """(target key, attempt time) of every send attempt started at or after ``since``."""
+        rows = await self.db.fetchall(
+            "SELECT target_type, target_id, attempted_at FROM outbox "
+            "WHERE attempted_at >= ? ORDER BY attempted_at",
+            (since,),
+        )
+        return [(f"{r[0]}:{r[1]}", r[2]) for r in rows]
+
+    async def pending_of_branch(self, branch_id: int, cap: int) -> int:
+        """How many rows of the branch are pending, counted up to ``cap`` (cheap when long)."""
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state = 'pending' "
+            "AND branch_id = ? LIMIT ?)",
+            (branch_id, cap), default=0,
+        )
+
+    async def prune_sent(self, before: float, batch: int) -> int:
+        """Delete up to ``batch`` rows sent before ``before``; returns how many went."""
+        cur = await self.db.execute(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+            "WHERE state = 'sent' AND sent_at < ? LIMIT ?)",
+            (before, batch),
+        )
+        return cur.rowcount
+
+    # backlog warnings ----------------------------------------------------------------------
+
+    async def warned_branches(self) -> set[int]:
+        rows = await self.db.fetchall("SELECT branch_id FROM outbox_backlog_warnings")
+        return {r[0] for r in rows}
+
+    async def add_backlog_warning(self, branch_id: int, pending: int, now: int) -> bool:
+        """Remember that the branch was warned; False when it already was."""
+        cur = await self.db.execute(
+            "INSERT INTO outbox_backlog_warnings (branch_id, pending, warned_at) "
+            "VALUES (?, ?, ?) ON CONFLICT(branch_id) DO NOTHING",
+            (branch_id, pending, now),
+        )
+        return cur.rowcount == 1
+
+    async def clear_backlog_warning(self, branch_id: int) -> None:
+        await self.db.execute("DELETE FROM outbox_backlog_warnings WHERE branch_id = ?",
+                              (branch_id,))
 
     async def all(self) -> list[tuple]:
         """Every row as (id, target_type, target_id, state, attempts, text); for tests/tools."""

@@ -55,6 +55,13 @@ class ReminderRepository:
         )
         return [ReminderRow(**dict(r)) for r in rows]
 
+    async def count_live(self, branch_id: int) -> int:
+        """Reminders of the branch that are active or paused (those an admin manages)."""
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM reminders WHERE branch_id = ? AND state IN ('active', 'paused')",
+            (branch_id,), default=0,
+        )
+
     async def active(self) -> list[ReminderRow]:
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM reminders WHERE state = 'active' ORDER BY id"

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from storage.database import Database
+from storage.problems import Targets, missed_target_sql
+
+
+def _numbers(joined: str | None) -> list[int]:
+    """The integers of a ``group_concat`` (one string instead of thousands of rows)."""
+    return [int(x) for x in joined.split(",")] if joined else []
 
 
 class ReportRepository:
@@ -70,3 +76,64 @@ class ReportRepository:
         return await self.db.fetchval(
             f"SELECT COUNT(*) FROM notes WHERE session_id IN ({marks})", session_ids, default=0
         )
+
+    # 民情 problems -----------------------------------------------------------------------------
+
+    async def problem_figures(self, branch_id: int, since: int, until: int, targets: Targets,
+                              at: int) -> list[dict]:
+        """Per category, over problems raised in [since, until), in one pass of a covering
+        index: collected, done, closed, rated, satisfied (rating ≥ 4), overdue
+        (``missed_target_sql`` at ``at``), and the seconds to the first response (``first``)
+        and to the latest 已解决 (``resolution``) of those not closed."""
+        late, params = missed_target_sql(targets, at)
+        rows = await self.db.fetchall(
+            "SELECT category, COUNT(*) AS collected, "
+            "COALESCE(SUM(state = 'done'), 0) AS done, "
+            "COALESCE(SUM(state = 'closed'), 0) AS closed, "
+            "COALESCE(SUM(rating IS NOT NULL), 0) AS rated, "
+            "COALESCE(SUM(rating >= 4), 0) AS satisfied, "
+            f"COALESCE(SUM({late}), 0) AS overdue, "
+            "group_concat(CASE WHEN state != 'closed' AND taken_at IS NOT NULL "
+            "  THEN taken_at - raised_at END) AS first, "
+            "group_concat(CASE WHEN state != 'closed' AND solved_at IS NOT NULL "
+            "  THEN solved_at - raised_at END) AS resolution "
+            # the covering index: the figures never touch the table itself
+            "FROM problems INDEXED BY ix_problems_branch_raised "
+            "WHERE branch_id = ? AND raised_at >= ? AND raised_at < ? GROUP BY category",
+            [*params, branch_id, since, until],
+        )
+        found = []
+        for r in rows:
+            row = dict(r)
+            row["first"] = _numbers(row["first"])
+            row["resolution"] = _numbers(row["resolution"])
+            found.append(row)
+        return found
+
+    async def problem_first_responses(self, branch_id: int, since: int,
+                                      until: int) -> dict[str, list[int]]:
+        """Per category, the seconds to the first response of the problems raised in
+        [since, until) that got one and were not closed."""
+        rows = await self.db.fetchall(
+            "SELECT category, group_concat(taken_at - raised_at) "
+            "FROM problems INDEXED BY ix_problems_branch_raised WHERE branch_id = ? "
+            "AND raised_at >= ? AND raised_at < ? AND state != 'closed' "
+            "AND taken_at IS NOT NULL GROUP BY category",
+            (branch_id, since, until),
+        )
+        return {r[0]: _numbers(r[1]) for r in rows}
+
+    async def problems(self, branch_id: int, since: int, until: int, targets: Targets,
+                       at: int) -> list[dict]:
+        """Every column of the problems raised in [since, until), with ``overdue`` as the
+        report counts it, for the export."""
+        late, params = missed_target_sql(targets, at)
+        rows = await self.db.fetchall(
+            "SELECT id, group_id, reporter_id, category, content, anonymous, private, state, "
+            "handler_id, escalated_to, solution, close_reason, rating, rating_comment, "
+            "auto_confirmed, reopen_count, raised_at, taken_at, escalated_at, solved_at, "
+            f"done_at, closed_at, {late} AS overdue FROM problems WHERE branch_id = ? "
+            "AND raised_at >= ? AND raised_at < ? ORDER BY id",
+            [*params, branch_id, since, until],
+        )
+        return [dict(r) for r in rows]

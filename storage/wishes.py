@@ -18,6 +18,24 @@ _SETTABLE = {
 }
 
 
+OF_WISHER_SQL = (
+    f"SELECT {_COLUMNS} FROM wishes WHERE branch_id = ? AND wisher_id = ? "
+    "ORDER BY state NOT IN ('open','claimed','awaiting_rating'), id DESC LIMIT ?"
+)
+OF_CLAIMER_SQL = (
+    f"SELECT {_COLUMNS} FROM wishes WHERE branch_id = ? AND claimer_id = ? "
+    "AND state IN ('claimed', 'awaiting_rating', 'completed') "
+    "ORDER BY state = 'completed', id DESC LIMIT ?"
+)
+
+
+def wishes_of_sync(conn, branch_id: int, user_id: int, limit: int
+                   ) -> tuple[list[Wish], list[Wish]]:
+    """(wishes posted, wishes claimed) by one person, in one database trip."""
+    return ([_wish(r) for r in conn.execute(OF_WISHER_SQL, (branch_id, user_id, limit))],
+            [_wish(r) for r in conn.execute(OF_CLAIMER_SQL, (branch_id, user_id, limit))])
+
+
 def _wish(row) -> Wish:
     data = dict(row)
     data["state"] = WishState(data["state"])
@@ -89,20 +107,11 @@ class WishRepository:
         return [_wish(r) for r in rows], total
 
     async def of_wisher(self, branch_id: int, user_id: int, limit: int) -> list[Wish]:
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM wishes WHERE branch_id = ? AND wisher_id = ? "
-            "ORDER BY state NOT IN ('open','claimed','awaiting_rating'), id DESC LIMIT ?",
-            (branch_id, user_id, limit),
-        )
+        rows = await self.db.fetchall(OF_WISHER_SQL, (branch_id, user_id, limit))
         return [_wish(r) for r in rows]
 
     async def of_claimer(self, branch_id: int, user_id: int, limit: int) -> list[Wish]:
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM wishes WHERE branch_id = ? AND claimer_id = ? "
-            "AND state IN ('claimed', 'awaiting_rating', 'completed') "
-            "ORDER BY state = 'completed', id DESC LIMIT ?",
-            (branch_id, user_id, limit),
-        )
+        rows = await self.db.fetchall(OF_CLAIMER_SQL, (branch_id, user_id, limit))
         return [_wish(r) for r in rows]
 
     async def awaiting_rating_since(self, before: int) -> list[Wish]:

@@ -18,6 +18,10 @@ GROUP = 700001
 OTHER_GROUP = 700002
 SELF_ID = "42"
 _ids = itertools.count(1)
+# Each fake event happens a second after the previous one: a real member cannot type twice in
+# the same second, and the bot treats the same text from the same person at the same event
+# time as a re-delivery.
+_times = itertools.count(int(time.time()))
 
 
 def _message(content: str | Message) -> Message:
@@ -29,7 +33,7 @@ def group_message(user_id: int, content: str | Message, *, group_id: int = GROUP
                   role: str = "member", to_me: bool = False) -> GroupMessageEvent:
     message = _message(content)
     return GroupMessageEvent(
-        time=int(time.time()), self_id=int(SELF_ID), post_type="message", sub_type="normal",
+        time=next(_times), self_id=int(SELF_ID), post_type="message", sub_type="normal",
         user_id=user_id, message_type="group", message_id=next(_ids), message=message,
         original_message=message, raw_message=str(message), font=0,
         sender=Sender(user_id=user_id, nickname=f"u{user_id}", role=role),
@@ -40,7 +44,7 @@ def group_message(user_id: int, content: str | Message, *, group_id: int = GROUP
 def private_message(user_id: int, content: str | Message) -> PrivateMessageEvent:
     message = _message(content)
     return PrivateMessageEvent(
-        time=int(time.time()), self_id=int(SELF_ID), post_type="message", sub_type="friend",
+        time=next(_times), self_id=int(SELF_ID), post_type="message", sub_type="friend",
         user_id=user_id, message_type="private", message_id=next(_ids), message=message,
         original_message=message, raw_message=str(message), font=0,
         sender=Sender(user_id=user_id, nickname=f"u{user_id}"), to_me=True,

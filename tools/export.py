@@ -3,8 +3,10 @@
     python -m tools.export --branch 1 [--term 名称或#编号] -o out.xlsx [--db data/zhibu.db]
 
 Sheets: 汇总 (the /统计 figures, then raw numbers for checking), 积分流水, 成员, 心愿, 导学,
-签到, 缺勤. The figures come from ``ReportService.build_unchecked``, and every per-row sheet is
-read in the same database transaction, so the sheets add up to the report's numbers.
+签到, 缺勤, 民情 (one row per problem raised in the term, with every timestamp; the content of
+privately raised problems included, as the export is for admins only). The figures come
+from ``ReportService.build_unchecked``, and every per-row sheet is read in the same database
+transaction, so the sheets add up to the report's numbers.
 
 Text typed by users is always written as a string cell (never a formula), so a wish such as
 ``=HYPERLINK(...)`` cannot turn into a live formula in the spreadsheet.
@@ -29,7 +31,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from config import BranchConfig
 from domain.errors import DomainError
-from domain.models import WishState
+from domain.models import ProblemState, WishState
+from domain.problems import target_seconds
 from domain.report import Report
 from domain.services import Services, open_services
 from storage.ledger import LedgerRepository
@@ -113,6 +116,15 @@ def yes_no(flag: bool) -> str:
     return "是" if flag else "否"
 
 
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def span(start: int, end: int | None) -> float | None:
+    """Hours from ``start`` to ``end`` (None while ``end`` has not happened)."""
+    return None if end is None else round((end - start) / 3600, 2)
+
+
 async def export_term(svc: Services, branch_id: int, term_word: str | None, path: str | Path,
                       group_members: int | None = None) -> Report:
     """Write the term's workbook to ``path``; returns the report its 汇总 sheet shows."""
@@ -132,6 +144,9 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         members = await svc.branches.members.list_active(branch_id)
         totals = await ledger.period_totals(branch_id, f"term:{term.id}")
         wishes = await repo.wishes(branch_id, report.since, report.until)
+        problems = await repo.problems(branch_id, report.since, report.until,
+                                       target_seconds(settings),
+                                       min(report.until, clock.timestamp()))
         held_until = min(report.until, clock.timestamp() + 1)
         sessions = await repo.held_sessions(branch_id, report.since, held_until)
         checkins = await repo.attendance([s["id"] for s in sessions])
@@ -140,6 +155,8 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         people |= {w[k] for w in wishes for k in ("wisher_id", "claimer_id") if w[k] is not None}
         people |= {s["leader_id"] for s in sessions if s["leader_id"] is not None}
         people |= {c[k] for c in checkins for k in ("user_id", "operator_id") if c[k] is not None}
+        people |= {p[k] for p in problems for k in ("reporter_id", "handler_id")
+                   if p[k] is not None}
         names = await svc.branches.names(branch_id, people)
 
     def name_of(uid: int) -> str:
@@ -160,6 +177,7 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
     wb.remove(wb.active)
 
     # 汇总 ----------------------------------------------------------------------------------
+    pf = report.problems
     sheet = SheetWriter(wb.create_sheet("汇总"), ("项目", "数值"))
     for label, value in report.figures():
         sheet.row(label, value)
@@ -181,6 +199,20 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         ("平均出勤率", Fraction(report.average_attendance)),
         ("积分达标率", Fraction(report.compliance)),
         ("覆盖率", Fraction(report.coverage)),
+        ("民情收集", pf.collected),
+        ("民情已办结", pf.done),
+        ("民情已关闭", pf.closed),
+        ("民情已评价", pf.rated),
+        ("民情满意(≥4)", pf.satisfied),
+        ("民情超时", pf.overdue),
+        ("问题解决率", Fraction(pf.resolution_rate)),
+        ("民情满意度", Fraction(pf.satisfaction)),
+        ("首次响应中位(小时)", rounded(pf.first_response_median)),
+        ("首次响应90%(小时)", rounded(pf.first_response_p90)),
+        ("解决用时中位(小时)", rounded(pf.resolution_median)),
+        ("解决用时90%(小时)", rounded(pf.resolution_p90)),
+        ("上学期首次响应中位(小时)", rounded(pf.previous_first_response_median)),
+        ("响应速度提升", Fraction(pf.response_improvement)),
     ]
     for label, value in raw:
         sheet.row(label, value)
@@ -246,6 +278,25 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         for m in eligible:
             if m.user_id not in present[s["id"]]:
                 sheet.row(s["id"], s["topic"], m.user_id, m.name, m.floor)
+    sheet.finish()
+
+    # 民情 ------------------------------------------------------------------------------------
+    sheet = SheetWriter(wb.create_sheet("民情"),
+                        ("编号", "分类", "状态", "来源", "匿名", "反映人", "内容", "处理人",
+                         "上报去向", "解决说明", "关闭原因", "评分", "评语", "自动办结",
+                         "重开次数", "反映时间", "受理时间", "上报时间", "解决时间", "办结时间",
+                         "关闭时间", "首次响应(小时)", "解决用时(小时)", "超时"))
+    for p in problems:
+        closed = p["state"] == ProblemState.CLOSED.value
+        sheet.row(p["id"], p["category"], ProblemState(p["state"]).label,
+                  "私聊" if p["private"] else f"群 {p['group_id']}", yes_no(bool(p["anonymous"])),
+                  person(p["reporter_id"]), p["content"], person(p["handler_id"]),
+                  p["escalated_to"], p["solution"], p["close_reason"], p["rating"],
+                  p["rating_comment"], yes_no(bool(p["auto_confirmed"])), p["reopen_count"],
+                  when(p["raised_at"]), when(p["taken_at"]), when(p["escalated_at"]),
+                  when(p["solved_at"]), when(p["done_at"]), when(p["closed_at"]),
+                  span(p["raised_at"], p["taken_at"]), span(p["raised_at"], p["solved_at"]),
+                  "—" if closed else yes_no(bool(p["overdue"])))
     sheet.finish()
 
     await asyncio.to_thread(wb.save, str(path))

@@ -1,4 +1,4 @@
-"""The baseline for bench/checkin_burst.py: a bare NoneBot bot answering one on_command."""
+"""The baseline for bench/command_burst.py: a bare NoneBot bot answering one on_command."""
 
 import nonebot
 from nonebot import on_command
@@ -7,12 +7,12 @@ from nonebot.adapters.onebot.v11 import Adapter, Message, MessageSegment
 nonebot.init(driver="~fastapi", command_start={"/"})
 nonebot.get_driver().register_adapter(Adapter)
 
-checkin = on_command("签到")
+ping = on_command("ping")
 
 
-@checkin.handle()
+@ping.handle()
 async def answer():
-    await checkin.finish(Message(MessageSegment.text("签到成功")))
+    await ping.finish(Message(MessageSegment.text("pong")))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,17 @@ async def bind_group(call: Call):
     return f"本群已并入支部 #{bound.id}「{bound.name}」，之后的心愿、积分等都记在该支部。"
 
 
+async def create_branch(call: Call):
+    name = call.rest()
+    if not name:
+        raise Usage()
+    ctx = call.ctx
+    branch = await ctx.svc.branches.create_branch(ctx.group_id, ctx.actor, name)
+    return (f"已创建支部 #{branch.id}「{branch.name}」，本群是它的第一个群。\n"
+            f"下一步：楼层群的群主发送 /支部 绑定 #{branch.id} 并入本支部；成员发送 /登记 <姓名> "
+            "[楼层] [宿舍]；书记用 /成员 设置 @某人 书记 设置支委和书记。")
+
+
 async def rename_branch(call: Call):
     name = call.rest()
     if not name:
@@ -36,8 +47,10 @@ async def rename_branch(call: Call):
 BRANCH = Command("支部", aliases=("branch",), subs=(
     Sub("信息", branch_info, "/支部 信息 —— 支部名称、编号、绑定的群和人数", aliases=("info",),
         default=True),
+    Sub("创建", create_branch, "/支部 创建 <名称> —— 把本群设为一个新支部（本群群主或管理员）",
+        aliases=("create",), setup=True),
     Sub("绑定", bind_group, "/支部 绑定 <支部编号> —— 把本群并入已有支部"
-        "（需本群管理员且是该支部支委/书记），如 /支部 绑定 #1", aliases=("bind",)),
+        "（需本群管理员且是该支部支委/书记），如 /支部 绑定 #1", aliases=("bind",), setup=True),
     Sub("命名", rename_branch, "/支部 命名 <名称> —— 修改支部名称（管理员）",
         aliases=("rename",), admin=True),
 ))

@@ -54,7 +54,8 @@ async def show_help(call: Call):
 
 
 HELP = Command("帮助", aliases=("help",), subs=(
-    Sub(None, show_help, "/帮助 [功能] —— 功能菜单；某个功能的用法，如 /帮助 心愿", private=True),
+    Sub(None, show_help, "/帮助 [功能] —— 功能菜单；某个功能的用法，如 /帮助 心愿", private=True,
+        setup=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

@@ -22,10 +22,8 @@ async def show_me(call: Call):
     if call.tokens:
         raise Usage()
     ctx = call.ctx
-    branch_id = ctx.branch.id
-    member = await ctx.svc.branches.member(branch_id, ctx.user_id)
-    summary = await ctx.svc.points.summary(branch_id, ctx.user_id)
-    wishes, claims = await ctx.svc.wishes.mine(branch_id, ctx.user_id)
+    seen = await ctx.svc.overview.of_member(ctx.branch.id, ctx.user_id)
+    member, summary = seen.member, seen.summary
     if member is None:
         lines = ["你还没有登记，发送 /登记 <姓名> [楼层] [宿舍] 建立档案。"]
     else:
@@ -33,12 +31,12 @@ async def show_me(call: Call):
         lines = [f"{member.name}（{member.user_id}）· {member.titles} · {where}"]
     rank = f"第 {summary.rank} 名" if summary.rank else "暂无排名"
     lines.append(f"{summary.term.name}积分：{summary.total}（{rank}）")
-    partner = await ctx.svc.points.partner(branch_id, ctx.user_id)
-    if partner is not None:
-        partner_id, helping = partner
-        names = await ctx.svc.branches.names(branch_id, [partner_id])
+    if seen.partner is not None:
+        partner_id, helping = seen.partner
+        names = await ctx.names([partner_id])
         role = "我帮扶" if helping else "帮扶我的是"
-        lines.append(f"结对：{role} {names.get(partner_id, partner_id)}")
+        lines.append(f"结对：{role} {names[partner_id]}")
+    wishes, claims = seen.wishes, seen.claims
     open_wishes = [w for w in wishes if w.state.is_active]
     open_claims = [w for w in claims if w.state.is_active]
     lines.append(f"我的进行中心愿：{len(open_wishes)} 个" + "".join(

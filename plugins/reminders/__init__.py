@@ -98,11 +98,11 @@ async def resume_reminder(call: Call):
 
 ADD_USAGE = "/提醒 添加 <时间> <内容> —— 一次性或重复提醒，发到本支部所有群"
 ANNOUNCE = Command("公告", aliases=("announce",), admin=True, subs=(
-    Sub(None, announce, "/公告 <内容> —— 立即发到本支部所有群"),
+    Sub(None, announce, "/公告 <内容> —— 立即发到本支部所有群", creates=True),
 ))
 REMIND = Command("提醒", aliases=("remind",), admin=True, subs=(
     Sub("列表", list_reminders, "/提醒 [列表] —— 本支部的提醒", default=True),
-    Sub("添加", add_reminder, f"{ADD_USAGE}\n{TIME_FORMS}"),
+    Sub("添加", add_reminder, f"{ADD_USAGE}\n{TIME_FORMS}", creates=True),
     Sub("删除", delete_reminder, "/提醒 删除 <编号>"),
     Sub("暂停", pause_reminder, "/提醒 暂停 <编号>"),
     Sub("恢复", resume_reminder, "/提醒 恢复 <编号>"),

@@ -6,7 +6,8 @@ from nonebot.plugin import PluginMetadata
 from nonebot.rule import Rule
 from nonebot.typing import T_State
 
-from runtime.router import recorded, router
+from domain.guard import Verdict
+from runtime.router import Route, recorded, router
 
 __plugin_meta__ = PluginMetadata(
     name="命令路由",
@@ -20,14 +21,20 @@ __plugin_meta__ = PluginMetadata(
 async def is_for_us(event: MessageEvent, state: T_State) -> bool:
     """A command of this bot, or text for a conversation in progress; nothing else."""
     route = router.match(event.get_message())
+    conversation = router.conversation_for(event) if route is None else None
+    if route is None and conversation is None:
+        return False
+    verdict = router.admit(event)  # duplicates and floods stop here, before any handler
+    if verdict is None or verdict is Verdict.SILENT:
+        return False
     if route is not None:
-        state["zhibu_route"] = route
+        state["zhibu_route"] = (route if verdict is Verdict.RUN
+                                else Route(route.command, route.arg, too_fast=True))
         return True
-    conversation = router.conversation_for(event)
-    if conversation is not None:
-        state["zhibu_conversation"] = conversation
-        return True
-    return False
+    if verdict is Verdict.WARN:
+        return False
+    state["zhibu_conversation"] = conversation
+    return True
 
 
 commands = on_message(rule=Rule(is_for_us), priority=1, block=True)

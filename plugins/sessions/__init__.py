@@ -93,7 +93,8 @@ async def create_session(call: Call):
     if topic is None:
         raise Usage()
     try:
-        starts, rest = parse_moment(call.rest(1), ctx.svc.clock.now())
+        starts, rest = parse_moment(call.rest(1), ctx.svc.clock.now(),
+                                   horizon_days=ctx.svc.settings.time_horizon_days)
     except DomainError as exc:
         raise Usage(str(exc)) from exc
     minutes = leader = None
@@ -228,7 +229,7 @@ CREATE_USAGE = ("/导学 发起 <主题> <开始时间> [时长分钟] [@导学�
                 "党章学习 今天 19:30 90")
 SESSION = Command("导学", aliases=("session",), subs=(
     Sub("列表", list_sessions, "/导学 [列表] —— 近期和即将开始的导学", default=True),
-    Sub("发起", create_session, CREATE_USAGE),
+    Sub("发起", create_session, CREATE_USAGE, creates=True),
     Sub("取消", cancel_session, "/导学 取消 <编号> —— 管理员或导学人"),
     Sub("签到表", show_sheet, "/导学 签到表 <编号> —— 谁签到了、谁没来（私聊发给你）",
         private=True),

@@ -129,11 +129,11 @@ async def my_wishes(call: Call):
 
 
 WISH_POST = Command("许愿", aliases=("wish",), subs=(
-    Sub(None, post_wish, "/许愿 <内容> 或 /心愿 发布 <内容> —— 发布心愿"),
+    Sub(None, post_wish, "/许愿 <内容> 或 /心愿 发布 <内容> —— 发布心愿", creates=True),
 ))
 WISH = Command("心愿", subs=(
     Sub("列表", list_wishes, "/心愿 [列表] [页码] —— 待认领和已认领的心愿", default=True),
-    Sub("发布", post_wish, "/心愿 发布 <内容> —— 发布心愿（同 /许愿）"),
+    Sub("发布", post_wish, "/心愿 发布 <内容> —— 发布心愿（同 /许愿）", creates=True),
     Sub("详情", wish_details, "/心愿 详情 <编号> —— 心愿详情和经过"),
     Sub("认领", claim_wish, "/心愿 认领 <编号> —— 认领心愿（入党积极分子及以上）"),
     Sub("放弃", give_up_wish, "/心愿 放弃 <编号> —— 放弃认领，心愿重新开放"),

@@ -176,8 +176,12 @@ async def test_code_is_shown_only_to_leader_creator_and_admins(world):
     s = await schedule(world, leader_id=HELPER)
     for who in (Actor(HELPER), world.secretary, Actor(10000, is_superuser=True)):
         assert (await svc.sessions.code_for(s.id, who)).code == s.code
-    with pytest.raises(NotFound):
+    # a member of the branch is told who may see it; anyone else is not told it exists
+    with pytest.raises(Forbidden, match="只发给本场导学人"):
         await svc.sessions.code_for(s.id, Actor(WISHER))
+    for outsider_asks in (svc.sessions.code_for, svc.sessions.sheet):
+        with pytest.raises(NotFound, match=f"没有找到导学 #{s.id}"):
+            await outsider_asks(s.id, Actor(99999))
 
 
 async def test_notes_rules(world, clock, settings):

@@ -439,8 +439,8 @@ def test_load_rejects_malformed_text(stored: str) -> None:
 
 # --- properties ---------------------------------------------------------------------------
 
-future_minutes = st.datetimes(
-    min_value=datetime(2026, 11, 27, 20, 1), max_value=datetime(2100, 12, 31, 23, 59)
+future_minutes = st.datetimes(  # within the horizon (730 days from NOW)
+    min_value=datetime(2026, 11, 27, 20, 1), max_value=datetime(2028, 11, 25, 23, 59)
 ).map(lambda d: d.replace(second=0, microsecond=0, tzinfo=TZ))
 
 clock = {"hour": st.integers(0, 23), "minute": st.integers(0, 59)}
@@ -533,3 +533,12 @@ def test_property_structured_noise_returns_or_raises_time_parse_error(
         else:
             assert allow_repeat
             assert load_schedule(dump_schedule(schedule), TZ) == schedule
+
+
+def test_times_beyond_the_horizon_are_refused_clearly() -> None:
+    for text in ("9999-12-31 23:59 60", "2028-11-28 08:00", "2100-01-01 00:00"):
+        with pytest.raises(TimeParseError, match="时间太远了"):
+            parse_moment(text, NOW)
+    assert parse_moment("2028-11-25 08:00", NOW)[0].year == 2028
+    with pytest.raises(TimeParseError, match="30 天以内"):
+        parse_schedule("12-31 08:00 x", NOW, horizon_days=30)

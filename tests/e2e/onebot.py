@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-secret"
 SELF_ID = 3000000001
 _message_ids = itertools.count(1000)
+_last_time = [0]
+
+
+def event_time() -> int:
+    """Now, but strictly after the previous event: a person cannot type twice in one second,
+    and the bot takes the same text from the same person at the same event time as a
+    re-delivery (tests of re-delivery post the same event twice on purpose)."""
+    _last_time[0] = max(int(time.time()), _last_time[0] + 1)
+    return _last_time[0]
 
 
 def free_port() -> int:
@@ -138,7 +147,7 @@ class OneBotClient:
             segments = [{"type": "text", "data": {"text": segments}}]
         raw = "".join(s["data"].get("text", "") for s in segments)
         await self.post({
-            "time": int(time.time()), "self_id": self.self_id, "post_type": "message",
+            "time": event_time(), "self_id": self.self_id, "post_type": "message",
             "message_type": "group", "sub_type": "normal", "message_id": next(_message_ids),
             "group_id": group_id, "user_id": user_id, "anonymous": None, "message": segments,
             "raw_message": raw, "font": 14,
@@ -149,7 +158,7 @@ class OneBotClient:
         """Post a message in OneBot's string format, escaping what the user typed."""
         escaped = typed.replace("&", "&amp;").replace("[", "&#91;").replace("]", "&#93;")
         await self.post({
-            "time": int(time.time()), "self_id": self.self_id, "post_type": "message",
+            "time": event_time(), "self_id": self.self_id, "post_type": "message",
             "message_type": "group", "sub_type": "normal", "message_id": next(_message_ids),
             "group_id": group_id, "user_id": user_id, "message": escaped,
             "raw_message": escaped, "font": 14,
@@ -158,7 +167,7 @@ class OneBotClient:
 
     async def private_message(self, user_id: int, typed: str) -> None:
         await self.post({
-            "time": int(time.time()), "self_id": self.self_id, "post_type": "message",
+            "time": event_time(), "self_id": self.self_id, "post_type": "message",
             "message_type": "private", "sub_type": "friend", "message_id": next(_message_ids),
             "user_id": user_id, "message": [{"type": "text", "data": {"text": typed}}],
             "raw_message": typed, "font": 14,
@@ -167,6 +176,12 @@ class OneBotClient:
 
     async def next_call(self, timeout: float = 10) -> dict:
         return await asyncio.wait_for(self.calls.get(), timeout)
+
+    async def set_up_group(self, group_id: int, owner_id: int, name: str = "测试支部") -> dict:
+        """The group owner makes the group a branch (``/支部 创建``), as a secretary does first."""
+        call = await self.reply_to(group_id, owner_id, f"/支部 创建 {name}", role="owner")
+        assert "已创建支部" in message_text(call), call
+        return call
 
     async def reply_to(self, group_id: int, user_id: int, text: str, role: str = "member",
                        timeout: float = 10) -> dict:

@@ -21,6 +21,7 @@ async def next_action(qq: OneBotClient, action: str, timeout: float = 10) -> dic
 
 async def test_announcement_goes_out_through_the_queue_to_every_group(bot_process):
     async with OneBotClient(bot_process.port) as qq:
+        await qq.set_up_group(GROUP, OWNER)
         call = await qq.reply_to(GROUP, OWNER, "/支部 信息", role="owner")
         assert "支部 #1" in message_text(call)
         await qq.reply_to(GROUP, OWNER, "/成员 设置 60001 书记", role="owner")  # not registered
@@ -69,6 +70,7 @@ async def test_reminders_are_rearmed_after_a_restart(tmp_path):
     proc.start()
     try:
         async with OneBotClient(proc.port) as qq:
+            await qq.set_up_group(GROUP, OWNER)
             call = await qq.reply_to(GROUP, OWNER, "/提醒 添加 每周三 19:00 支部大会", role="owner")
             assert "已添加提醒 #1" in message_text(call)
             call = await qq.reply_to(GROUP, OWNER, "/提醒 添加 12-31 20:00 年终总结",

@@ -15,6 +15,7 @@ async def test_session_night_end_to_end(bot_process):
     starts = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=10)
     when = starts.strftime("%Y-%m-%d %H:%M")
     async with OneBotClient(bot_process.port) as qq:
+        await qq.set_up_group(GROUP, OWNER)
         await qq.reply_to(GROUP, LEADER, "/登记 李导学 3楼 301")
         await qq.reply_to(GROUP, MEMBER, "/登记 王同学 3楼 302")
         await qq.reply_to(GROUP, OWNER, f"/成员 设置 {LEADER} 正式党员", role="owner")

@@ -1,5 +1,7 @@
 """A secretary runs a term over the real WebSocket; the report and the spreadsheet agree."""
 
+import base64
+import io
 import subprocess
 import sys
 
@@ -13,6 +15,7 @@ SECRETARY, A, B, C = 90001, 90002, 90003, 90004
 
 async def test_secretary_runs_a_term(bot_process, tmp_path):
     async with OneBotClient(bot_process.port) as qq:
+        await qq.set_up_group(GROUP, SECRETARY)
         qq.results["get_group_info"] = {"group_id": GROUP, "member_count": 8}
         qq.results["upload_group_file"] = None
         for uid, name in ((SECRETARY, "书记"), (A, "甲"), (B, "乙"), (C, "丙")):
@@ -49,7 +52,8 @@ async def test_secretary_runs_a_term(bot_process, tmp_path):
         upload = await qq.next_call()
         assert upload["action"] == "upload_group_file" and upload["params"]["group_id"] == GROUP
         assert "已上传群文件" in message_text(await qq.next_call())
-    uploaded = load_workbook(upload["params"]["file"])
+    assert upload["params"]["file"].startswith("base64://")  # reaches a QQ side elsewhere
+    uploaded = load_workbook(io.BytesIO(base64.b64decode(upload["params"]["file"][9:])))
     assert "积分达标率" in [row[0].value for row in uploaded["汇总"].iter_rows()]
 
     out = tmp_path / "term.xlsx"

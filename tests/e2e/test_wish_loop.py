@@ -18,6 +18,7 @@ def sends_to_group(call: dict, group_id: int) -> bool:
 
 async def test_whole_wish_loop_over_websocket(bot_process):
     async with OneBotClient(bot_process.port) as qq:
+        await qq.set_up_group(GROUP, OWNER)
         call = await qq.reply_to(GROUP, HELPER, "/登记 小李 3楼 301")
         assert sends_to_group(call, GROUP) and "已登记：小李" in message_text(call)
         call = await qq.reply_to(GROUP, OWNER, "/成员 设置 50002 正式党员", role="owner")
@@ -43,6 +44,7 @@ async def test_whole_wish_loop_over_websocket(bot_process):
 async def test_cq_code_in_wish_text_comes_back_literally(bot_process, as_string):
     typed = "/许愿 [CQ:at,qq=all] 请大家帮忙"
     async with OneBotClient(bot_process.port) as qq:
+        await qq.set_up_group(GROUP, OWNER)
         if as_string:
             # string-format implementations escape user-typed brackets
             await qq.post_raw_string(GROUP, WISHER, typed)
@@ -61,6 +63,7 @@ async def test_wrong_token_is_refused(bot_process):
 
 async def test_hostile_numbers_are_answered_not_crashed(bot_process):
     async with OneBotClient(bot_process.port) as qq:
+        await qq.set_up_group(GROUP, OWNER)
         call = await qq.reply_to(GROUP, WISHER, "/心愿 详情 #999999999")
         assert "没有找到心愿" in message_text(call)
         call = await qq.reply_to(GROUP, WISHER, "/心愿 详情 #99999999999999999999999")

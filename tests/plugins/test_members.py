@@ -2,7 +2,7 @@ from tests.fakes import GROUP, OTHER_GROUP, Says, at, converse, group_message, p
 from tests.plugins.conftest import HELPER, MASSES, SECRETARY, WISHER
 
 
-async def test_register_and_me(app, services):
+async def test_register_and_me(app, branch):
     await converse(
         app,
         (group_message(30101, "/登记 张三 3楼 301"), Says("已登记：张三（3楼 301）", "身份：群众")),

@@ -97,34 +97,66 @@ async def test_stats_without_group_size_and_refusals(app, branch):
         ctx.should_call_send(event, Says("没有找到学期「不存在的学期」"), result={})
 
 
-class PathTo:
-    """Equal to a path string of an existing .xlsx file (the export's name has a timestamp)."""
+class Xlsx:
+    """Equal to an upload's ``file``: a base64:// workbook, or a path to one that exists."""
+
+    def __init__(self, encoded: bool) -> None:
+        self.encoded = encoded
 
     def __eq__(self, other) -> bool:
+        import base64
+        import io
         from pathlib import Path
 
-        return isinstance(other, str) and other.endswith(".xlsx") and Path(other).is_file()
+        from openpyxl import load_workbook
+
+        if not isinstance(other, str):
+            return False
+        if self.encoded:
+            if not other.startswith("base64://"):
+                return False
+            book = load_workbook(io.BytesIO(base64.b64decode(other[len("base64://"):])))
+        else:
+            if other.startswith("base64://") or not Path(other).is_file():
+                return False
+            book = load_workbook(other)
+        return "汇总" in book.sheetnames
 
     def __repr__(self) -> str:
-        return "PathTo(.xlsx)"
+        return f"Xlsx(encoded={self.encoded})"
 
 
-async def test_stats_export_uploads_the_spreadsheet(app, branch, services, tmp_path):
-    services.settings.branch_db_path = str(tmp_path / "zhibu.db")
-    for outcome in ("uploaded", "unsupported"):
+async def test_stats_export_reaches_the_secretary_and_leaves_no_file(app, branch, services,
+                                                                    tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    name = "2026-2027学年第一学期-支部报告.xlsx"
+    failed = ActionFailed(status="failed", retcode=1400)
+    for outcome in ("group", "group by path", "private", "nothing"):
         event = group_message(SECRETARY, "/统计 导出")
         async with app.test_matcher() as ctx:
             bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
             ctx.receive_event(bot, event)
             ctx.should_call_api("get_group_info", {"group_id": GROUP}, result={"member_count": 8})
-            upload = {"group_id": GROUP, "file": PathTo(),
-                      "name": "2026-2027学年第一学期-支部报告.xlsx"}
-            if outcome == "uploaded":
-                ctx.should_call_api("upload_group_file", upload, result=None)
+            group_upload = {"group_id": GROUP, "file": Xlsx(True), "name": name}
+            by_path = {"group_id": GROUP, "file": Xlsx(False), "name": name}
+            private = {"user_id": SECRETARY, "file": Xlsx(True), "name": name}
+            if outcome == "group":
+                ctx.should_call_api("upload_group_file", group_upload, result=None)
                 ctx.should_call_send(event, Says("已上传群文件"), result={})
-            else:
-                ctx.should_call_api("upload_group_file", upload,
-                                    exception=ActionFailed(status="failed", retcode=1400))
-                ctx.should_call_send(event, Says("不支持上传群文件", "python -m tools.export"),
-                                     result={})
-    assert len(list((tmp_path / "exports").glob("*.xlsx"))) >= 1
+                continue
+            ctx.should_call_api("upload_group_file", group_upload, exception=failed)
+            if outcome == "group by path":
+                ctx.should_call_api("upload_group_file", by_path, result=None)
+                ctx.should_call_send(event, Says("已上传群文件"), result={})
+                continue
+            ctx.should_call_api("upload_group_file", by_path, exception=failed)
+            if outcome == "private":
+                ctx.should_call_api("upload_private_file", private, result=None)
+                ctx.should_call_send(event, Says("已上传私聊文件"), result={})
+                continue
+            ctx.should_call_api("upload_private_file", private, exception=failed)
+            ctx.should_call_send(event, Says("不接受文件上传", "python -m tools.export"),
+                                 result={})
+    assert not list(tmp_path.rglob("*.xlsx"))  # every export was removed after its upload

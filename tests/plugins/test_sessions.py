@@ -45,7 +45,9 @@ async def test_failed_private_send_points_to_the_private_command(app, branch, se
     await converse(
         app,
         (private_message(SECRETARY, "/导学 签到码 #1"), Says(f"签到码：{session.code}")),
-        (private_message(WISHER, "/导学 签到码 #1"), Says("没有找到导学 #1")),
+        # a member is told who may see it (issue 14); an outsider is told nothing exists
+        (private_message(WISHER, "/导学 签到码 #1"), Says("只发给本场导学人、发起人和管理员")),
+        (private_message(99999, "/导学 签到码 #1"), Says("没有找到导学 #1")),
         (group_message(SECRETARY, "/导学 签到码 #1"), Says("只私聊发送", absent=(session.code,))),
     )
 

@@ -68,6 +68,7 @@ async def test_list_pages_and_mine(app, branch, services):
 
 async def test_wish_from_another_branch_is_not_found(app, branch, services):
     await services.wishes.post(branch.id, None, WISHER, "本支部的心愿")
+    await services.branches.branch_for_group(OTHER_GROUP)  # another branch, set up
     await converse(app, (group_message(HELPER, "/心愿 详情 1", group_id=OTHER_GROUP),
                          Says("没有找到心愿 #1")))
 

@@ -1,0 +1,141 @@
+"""Checks every command passes before any work: duplicate events, floods, cached QQ roles.
+
+Plain Python with the time passed in, so tests drive it with a frozen clock. All state is in
+memory and bounded: entries expire and the maps are capped.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import Enum
+
+MAX_REMEMBERED = 50_000
+
+
+class _ExpiringSet:
+    """Keys remembered for ``ttl`` seconds, at most ``cap`` of them (oldest forgotten first)."""
+
+    def __init__(self, ttl: float, cap: int = MAX_REMEMBERED) -> None:
+        self.ttl = ttl
+        self.cap = cap
+        self._until: OrderedDict[object, float] = OrderedDict()
+
+    def add_if_new(self, key: object, now: float) -> bool:
+        """Remember ``key``; False if it was already remembered."""
+        while self._until and (next(iter(self._until.values())) <= now
+                               or len(self._until) >= self.cap):
+            self._until.popitem(last=False)
+        if key in self._until:
+            return False
+        self._until[key] = now + self.ttl
+        return True
+
+
+class SeenEvents:
+    """Recognises an event delivered again: by (bot, message id), or, for re-deliveries under a
+    new id, by (bot, sender, chat, text, the event's own time)."""
+
+    def __init__(self, window_seconds: float) -> None:
+        self._ids = _ExpiringSet(window_seconds)
+        self._prints = _ExpiringSet(window_seconds)
+
+    def first_time(self, self_id: int, message_id: int, user_id: int, chat: int | None,
+                   content: str, event_time: int, now: float) -> bool:
+        new_id = self._ids.add_if_new((self_id, message_id), now)
+        new_print = self._prints.add_if_new((self_id, user_id, chat, content, event_time), now)
+        return new_id and new_print
+
+
+class Verdict(Enum):
+    RUN = "run"
+    WARN = "warn"  # over the limit: answer once that it is too fast
+    SILENT = "silent"  # still over the limit after the warning: ignore
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+    warned: bool = False
+
+
+@dataclass
+class FloodGuard:
+    """A token bucket per person: ``burst`` commands at once, then one per ``refill_seconds``.
+
+    Past the limit a person gets one warning and then silence until the bucket is full again.
+    """
+
+    burst: int
+    refill_seconds: float
+    _buckets: OrderedDict[int, _Bucket] = field(default_factory=OrderedDict)
+
+    def admit(self, user_id: int, now: float) -> Verdict:
+        bucket = self._buckets.get(user_id)
+        if bucket is None:
+            if len(self._buckets) >= MAX_REMEMBERED:
+                self._buckets.popitem(last=False)
+            bucket = self._buckets[user_id] = _Bucket(float(self.burst), now)
+        else:
+            self._buckets.move_to_end(user_id)
+            refill = (now - bucket.at) / self.refill_seconds if self.refill_seconds > 0 else 1e9
+            bucket.tokens = min(float(self.burst), bucket.tokens + refill)
+            bucket.at = now
+        if bucket.warned:
+            if bucket.tokens < self.burst:
+                return Verdict.SILENT
+            bucket.warned = False
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return Verdict.RUN
+        bucket.warned = True
+        return Verdict.WARN
+
+
+@dataclass
+class DailyQuota:
+    """How many records a person may create in one local day (wishes, reminders, problems…)."""
+
+    limit: int
+    _counts: dict[tuple[int, str], int] = field(default_factory=dict)
+    _day: str = ""
+
+    def take(self, user_id: int, day: str) -> bool:
+        if day != self._day:
+            self._counts.clear()
+            self._day = day
+        used = self._counts.get((user_id, day), 0)
+        if used >= self.limit:
+            return False
+        self._counts[(user_id, day)] = used + 1
+        return True
+
+
+@dataclass
+class RoleCache:
+    """QQ group roles fetched from the QQ side, kept ``ttl`` seconds."""
+
+    ttl: float
+    _roles: OrderedDict[tuple[int, int], tuple[str, float]] = field(default_factory=OrderedDict)
+
+    def get(self, group_id: int, user_id: int, now: float) -> str | None:
+        found = self._roles.get((group_id, user_id))
+        if found is None or found[1] <= now:
+            return None
+        return found[0]
+
+    def put(self, group_id: int, user_id: int, role: str, now: float) -> None:
+        if len(self._roles) >= MAX_REMEMBERED:
+            self._roles.popitem(last=False)
+        self._roles[(group_id, user_id)] = (role, now + self.ttl)
+
+
+class CommandGuard:
+    """The per-process guards, built from the settings."""
+
+    def __init__(self, settings) -> None:
+        self.seen = SeenEvents(settings.duplicate_window_seconds)
+        self.flood = FloodGuard(settings.flood_burst, settings.flood_refill_seconds)
+        self.quota = DailyQuota(settings.daily_create_limit)
+        self.roles = RoleCache(settings.role_cache_seconds)

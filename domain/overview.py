@@ -1,0 +1,41 @@
+"""What one person sees of themself (``/我的``), read in one database trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from config import BranchConfig
+from domain.branches import BranchService
+from domain.models import Member, Wish
+from domain.points import PointsSummary, summary_of
+from storage.database import Database
+from storage.overview import member_overview_sync
+
+
+@dataclass(frozen=True)
+class Overview:
+    member: Member | None
+    summary: PointsSummary
+    partner: tuple[int, bool] | None  # (partner, whether this person is the helper)
+    wishes: list[Wish]
+    claims: list[Wish]
+
+
+class OverviewService:
+    def __init__(self, db: Database, settings: BranchConfig, branches: BranchService) -> None:
+        self.db = db
+        self.settings = settings
+        self.branches = branches
+
+    async def of_member(self, branch_id: int, user_id: int) -> Overview:
+        term = await self.branches.current_term(branch_id)
+        data = await self.db.run_atomic(partial(
+            member_overview_sync, branch_id=branch_id, term_id=term.id, user_id=user_id,
+            wish_limit=self.settings.page_size,
+        ))
+        return Overview(
+            member=data["member"],
+            summary=summary_of(user_id, term, data["breakdown"], data["standing"]),
+            partner=data["partner"], wishes=data["wishes"], claims=data["claims"],
+        )
