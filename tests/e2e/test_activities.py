@@ -1,0 +1,109 @@
+"""A 微分享 night and a 支部党员大会 over the real WebSocket, members spread over three groups."""
+
+import re
+import sqlite3
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e.onebot import BotProcess, OneBotClient, message_text
+
+MAIN, FLOOR3, FLOOR5 = 87001, 87002, 87003
+SECRETARY = 62001
+PARTY = [62011, 62012, 62013]  # 预备党员: two ask for leave, one comes
+STUDENTS = [7_000_000 + i for i in range(260)]
+
+
+@pytest.fixture
+def fast_bot(tmp_path):
+    """bot.py with a fast outgoing queue, so the promotions arrive within the test."""
+    proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
+                      SEND_INTERVAL_SECONDS="0.01")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+async def calls_until(qq: OneBotClient, done, timeout: float = 30) -> list[dict]:
+    calls = []
+    while not done(calls):
+        calls.append(await qq.next_call(timeout=timeout))
+    return calls
+
+
+async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot):
+    starts = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=20)
+    when = starts.strftime("%Y-%m-%d %H:%M")
+    async with OneBotClient(fast_bot.port) as qq:
+        await qq.set_up_group(MAIN, SECRETARY)
+        await qq.reply_to(MAIN, SECRETARY, "/登记 王书记", role="owner")
+        await qq.reply_to(MAIN, SECRETARY, f"/成员 设置 {SECRETARY} 书记", role="owner")
+        for group in (FLOOR3, FLOOR5):
+            call = await qq.reply_to(group, SECRETARY, "/支部 绑定 #1", role="owner")
+            assert "本群已并入支部 #1" in message_text(call)
+        for i, uid in enumerate(PARTY):
+            await qq.reply_to(MAIN, uid, f"/登记 党员{i}")
+            await qq.reply_to(MAIN, SECRETARY, f"/成员 设置 {uid} 预备党员")
+
+        await qq.group_message(MAIN, SECRETARY, f"/活动 发起 微分享 考研经验 {when} 60 名额 200")
+        private, reply = await qq.next_call(), await qq.next_call()
+        assert private["action"] == "send_private_msg"  # the code goes to the organiser only
+        assert "已发起微分享 #1" in message_text(reply)
+
+        groups = (MAIN, FLOOR3, FLOOR5)
+        for i, uid in enumerate(STUDENTS):
+            await qq.group_message(groups[i % 3], uid, "/报名 #1")
+        replies = await calls_until(qq, lambda c: len(c) == len(STUDENTS))
+        texts = [message_text(c) for c in replies]
+        assert sum("报名成功" in t for t in texts) == 200
+        positions = sorted(int(re.search(r"候补第 (\d+) 位", t).group(1))
+                           for t in texts if "候补第" in t)
+        assert positions == list(range(1, 61))
+        first_waiting = [c["params"]["user_id"] for c in replies
+                         if "候补第 1 位" in message_text(c)]
+
+        confirmed = [c["params"]["user_id"] for c in replies if "报名成功" in message_text(c)]
+        for uid in confirmed[:10]:
+            await qq.group_message(MAIN, uid, "/报名 取消 #1")
+        # each is answered, and the ten first on the waitlist are told privately, in order
+        told = await calls_until(qq, lambda c: sum(
+            "已取消微分享 #1的报名" in message_text(x) or "候补转为" in message_text(x)
+            for x in c) == 20)
+        promotions = [c for c in told if "候补转为" in message_text(c)]
+        assert all(c["action"] == "send_private_msg" for c in promotions)
+        promoted = [c["params"]["user_id"] for c in promotions]
+        assert promoted[0] == first_waiting[0] and len(set(promoted)) == 10
+
+        call = await qq.reply_to(FLOOR5, STUDENTS[-1], "/报名 我的")
+        assert "候补第 50 位" in message_text(call)  # the last of 60, ten places later
+
+        await qq.group_message(MAIN, SECRETARY, f"/活动 发起 支部党员大会 年度大会 {when} 60 无码")
+        reply = await qq.next_call()
+        assert "已发起支部党员大会 #2" in message_text(reply)
+        for uid in PARTY[:2]:
+            call = await qq.reply_to(MAIN, uid, "/请假 #2 实习在外地")
+            assert "已记录你对支部党员大会 #2" in message_text(call)
+
+        # on the night: the organiser reads the code out; it checks a student in
+        await qq.private_message(SECRETARY, "/导学 签到码 #1")
+        code = re.search(r"签到码[^\d]{0,8}(\d{4})", message_text(await qq.next_call())).group(1)
+        await qq.reply_to(FLOOR3, confirmed[20], "/登记 小陈 3楼 302")  # check-in needs a profile
+        await qq.private_message(confirmed[20], f"/签到 {code}")  # privately, as recommended
+        call = await qq.next_call()
+        assert "签到成功：微分享 #1「考研经验」" in message_text(call)
+        call = await qq.reply_to(MAIN, PARTY[2], "/签到")  # the meeting needs no code
+        assert "签到成功：支部党员大会 #2" in message_text(call)
+
+        await qq.group_message(MAIN, SECRETARY, "/活动 名单 #2")
+        roster, answer = await calls_until(qq, lambda c: len(c) == 2)
+        assert roster["action"] == "send_private_msg"
+        assert "应到 3 人：出席 1、补签 0、请假 2、缺席 0" in message_text(roster)
+        assert "党员0" not in message_text(answer)  # names only in private
+
+    with sqlite3.connect(fast_bot.db_path) as db:
+        counts = dict(db.execute("SELECT status, COUNT(*) FROM signups WHERE session_id = 1 "
+                                 "GROUP BY status").fetchall())
+    assert counts == {"confirmed": 200, "waitlist": 50, "cancelled": 10}
