@@ -1,0 +1,100 @@
+"""``/成员 导入`` and ``/成员 导出``: the roster spreadsheet through the group's files."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from domain.errors import DomainError
+from domain.roster import RosterRefused, RosterService
+from runtime.reply import paginate
+from runtime.roster_files import (
+    PendingImport,
+    PendingImports,
+    download_group_file,
+    latest_roster_file,
+    upload_to_chat,
+)
+from runtime.router import Call, Usage
+
+PREVIEW_LIMIT = 20  # rows listed per section of a preview; the rest are counted
+SKIP_WORDS = ("跳过错误", "跳过")
+pending_imports = PendingImports()
+
+
+def roster_of(call: Call) -> RosterService:
+    svc = call.ctx.svc
+    return RosterService(svc.db, svc.settings, svc.clock)
+
+
+async def import_roster(call: Call):
+    """Preview the latest roster in the group's files; ``确认`` applies the previewed one."""
+    words = [t for t in call.tokens if isinstance(t, str)]
+    if len(words) != len(call.tokens):
+        raise Usage()
+    if words and words[0] == "确认":
+        if len(words) > 2 or (len(words) == 2 and words[1] not in SKIP_WORDS):
+            raise Usage()
+        return await confirm_import(call, skip_refused=len(words) == 2)
+    ctx = call.ctx
+    branch, settings = ctx.in_branch(), ctx.svc.settings
+    found = await latest_roster_file(call.bot, ctx.group_id, branch.id, call.rest() or None)
+    data = await download_group_file(call.bot, ctx.group_id, found,
+                                     settings.roster_max_kb * 1024, branch.id)
+    roster = roster_of(call)
+    plan = await roster.preview(branch.id, roster.parse(data, found.name))
+    minutes = settings.roster_confirm_minutes
+    lines = [f"名册「{found.name}」预览（还没有导入）：", *plan.lines(limit=PREVIEW_LIMIT)]
+    if not plan.writes and not plan.refused:
+        lines.append("名册与现有档案一致，不需要导入。")
+        return paginate(lines, settings.reply_max_chars)
+    pending_imports.put(ctx.group_id, PendingImport(
+        branch.id, found.name, data, ctx.user_id, ctx.svc.clock.timestamp() + minutes * 60))
+    if plan.refused:
+        lines.append(f"有 {len(plan.refused)} 行被拒绝：修正后重新上传，再发送 /成员 导入；"
+                     f"或在 {minutes} 分钟内发送 /成员 导入 确认 跳过错误，只导入其余的行。")
+    else:
+        lines.append(f"确认无误请在 {minutes} 分钟内发送 /成员 导入 确认。")
+    return paginate(lines, settings.reply_max_chars)
+
+
+async def confirm_import(call: Call, *, skip_refused: bool):
+    ctx = call.ctx
+    branch, svc = ctx.in_branch(), ctx.svc
+    pending = pending_imports.take(ctx.group_id, branch.id, svc.clock.timestamp())
+    if pending is None:
+        raise DomainError(f"没有待确认的名册导入（预览 {svc.settings.roster_confirm_minutes} 分钟内"
+                          "有效）。请先发送 /成员 导入 预览。")
+    roster = roster_of(call)
+    try:
+        plan = await roster.apply(branch.id, roster.parse(pending.data, pending.name),
+                                  skip_refused=skip_refused)
+    except RosterRefused as exc:
+        pending_imports.put(ctx.group_id, pending)  # still there for 确认 跳过错误
+        raise DomainError(f"{exc}修正后重新上传再发送 /成员 导入；或发送 /成员 导入 确认 跳过错误"
+                          "，只导入其余的行。") from exc
+    skipped = f"跳过了被拒绝的 {len(plan.refused)} 行。" if plan.refused else ""
+    return (f"已导入名册「{pending.name}」：{plan.counts()}。{skipped}\n"
+            "导入的同学不用再 /登记；之后自己 /登记 只会更新姓名、楼层和宿舍，不改身份。")
+
+
+async def export_roster(call: Call):
+    """The roster as .xlsx, sent privately (it holds everyone's QQ number)."""
+    if call.tokens:
+        raise Usage()
+    from tools.roster import write_xlsx
+
+    ctx = call.ctx
+    branch = ctx.in_branch()
+    rows = await roster_of(call).export_rows(branch.id)
+    name = f"{branch.name}-名册-{ctx.svc.clock.now():%Y%m%d}.xlsx"
+    with tempfile.TemporaryDirectory(prefix="zhibu-roster-") as folder:  # removed after upload
+        path = Path(folder) / f"roster-{branch.id}.xlsx"
+        await asyncio.to_thread(write_xlsx, rows, path)
+        where = await upload_to_chat(call.bot, None, ctx.user_id, path, name)
+    if where is None:
+        return ("QQ 端不接受文件上传。请在服务器上用命令导出：python -m tools.roster export "
+                f"--branch {branch.id} -o 名册.xlsx")
+    return (f"名册（{len(rows) - 1} 人）已私聊发给你：「{name}」。改好后上传到群文件，"
+            "再发送 /成员 导入 即可导回。")

@@ -1,0 +1,231 @@
+"""Online backups of the SQLite file, their check, restore, retention and the database lock.
+
+A backup uses SQLite's backup API from a connection of its own, in one step: that step reads
+one consistent snapshot (WAL mode lets the bot keep writing meanwhile) and copies it into a
+temporary file, which is checked with ``PRAGMA integrity_check`` and only then renamed to its
+final name. Everything here is blocking; async callers run it in a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+BACKUP_PREFIX = "zhibu-"
+BACKUP_NAME = re.compile(r"^zhibu-\d{8}-\d{6}(-\d+)?\.db$")
+STAMP_END = len("zhibu-20260101-000000")
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class BackupError(Exception):
+    """A backup or restore could not be made or did not pass its check."""
+
+
+def integrity_of(path: str | Path) -> str:
+    """``ok``, or what ``PRAGMA integrity_check`` (or opening the file) says is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        return f"文件不存在：{path}"
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+    except sqlite3.Error as exc:
+        return f"无法打开：{exc}"
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return f"不是有效的数据库：{exc}"
+    finally:
+        conn.close()
+    result = "; ".join(str(r[0]) for r in rows)
+    return "ok" if result == "ok" else result[:500]
+
+
+def schema_version(path: str | Path) -> int:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def has_table(path: str | Path, table: str) -> bool:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                            (table,)).fetchone() is not None
+    finally:
+        conn.close()
+
+
+def _copy(source: str | Path, dest: Path) -> None:
+    """One consistent snapshot of ``source`` into ``dest`` (a self-contained rollback-journal
+    file, so a backup is one file to copy)."""
+    src = sqlite3.connect(str(source), timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        dst = sqlite3.connect(str(dest))
+        try:
+            src.backup(dst)  # pages=-1: the whole database in one step, one read snapshot
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def backup_database(source: str | Path, dest: str | Path) -> int:
+    """Write a checked backup of ``source`` to ``dest``; returns its size in bytes."""
+    if not Path(source).is_file():  # connecting would create an empty database
+        raise BackupError(f"数据库文件不存在：{source}")
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = dest.with_name(dest.name + ".partial")
+    try:
+        temp.unlink(missing_ok=True)
+        _copy(source, temp)
+        verdict = integrity_of(temp)
+        if verdict != "ok":
+            raise BackupError(f"备份文件未通过完整性检查：{verdict}")
+        os.replace(temp, dest)
+    except sqlite3.Error as exc:
+        raise BackupError(f"备份失败：{exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+    return dest.stat().st_size
+
+
+def backup_name(stamp: str, folder: Path) -> Path:
+    """``zhibu-<stamp>.db`` in ``folder``, with ``-2``, ``-3``… if that name is taken."""
+    path = folder / f"{BACKUP_PREFIX}{stamp}.db"
+    n = 2
+    while path.exists():
+        path = folder / f"{BACKUP_PREFIX}{stamp}-{n}.db"
+        n += 1
+    return path
+
+
+def list_backups(folder: str | Path) -> list[Path]:
+    """The scheduled/manual backups in ``folder``, oldest first (files named by this module)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = BACKUP_NAME.match(path.name)
+        if match and path.is_file():
+            found.append((path.name[:STAMP_END], int((match.group(1) or "-1")[1:]), path))
+    return [path for *_, path in sorted(found)]
+
+
+def prune_backups(folder: str | Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` backups in ``folder``; returns the deleted ones."""
+    backups = list_backups(folder)
+    doomed = backups[:-keep] if keep > 0 else backups
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+def restore_database(backup: str | Path, target: str | Path, keep_copy: str | Path | None
+                     ) -> None:
+    """Replace ``target`` with ``backup`` (both checked). The caller holds the database lock.
+
+    The current database (with what its WAL holds) is first saved to ``keep_copy``; the old
+    ``-wal`` and ``-shm`` files are removed so nothing of the old file is replayed into the new.
+    """
+    backup, target = Path(backup), Path(target)
+    verdict = integrity_of(backup)
+    if verdict != "ok":
+        raise BackupError(f"备份文件有问题，没有恢复：{verdict}")
+    if not has_table(backup, "members"):
+        raise BackupError("这个文件不是支部助手的数据库，没有恢复。")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and keep_copy is not None:
+        backup_database(target, keep_copy)
+    temp = target.with_name(target.name + ".restoring")
+    try:
+        temp.unlink(missing_ok=True)
+        _copy(backup, temp)
+        verdict = integrity_of(temp)
+        if verdict != "ok":
+            raise BackupError(f"恢复出的文件未通过完整性检查：{verdict}")
+        for suffix in ("-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        os.replace(temp, target)
+    except sqlite3.Error as exc:
+        raise BackupError(f"恢复失败：{exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+
+
+class DatabaseLock:
+    """An OS lock on ``<db>.lock`` that the running bot holds, so a restore can tell.
+
+    The operating system drops the lock when the process ends, however it ends, so a crashed
+    bot never leaves a stale lock behind. The holder's pid is written into the file.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.path = Path(f"{db_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False if another process holds it."""
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock(fd)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+            _unlock(self._fd)
+        os.close(self._fd)
+        self._fd = None
+
+    def holder(self) -> str:
+        """The pid written by the holder, or "" if unknown."""
+        try:
+            return self.path.read_text(encoding="ascii").strip()
+        except OSError:
+            return ""
+
+    def __enter__(self) -> DatabaseLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
