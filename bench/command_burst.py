@@ -50,13 +50,17 @@ sys.path.insert(0, str(ROOT))
 
 from config import BranchConfig  # noqa: E402
 from domain.branches import Actor  # noqa: E402
+from domain.checkin_code import CheckinCodes  # noqa: E402
 from domain.services import open_services  # noqa: E402
 from tests.e2e.onebot import BotProcess, OneBotClient  # noqa: E402
 
 GROUP = 84001
 MEMBERS_FROM = 1_000_000  # registered members, with points
 NEWCOMERS_FROM = 2_000_000  # people who send /登记 for the first time
-COMMANDS = ("/登记", "/积分", "/我的", "/心愿", "/积分榜", "/签到")
+COMMANDS = ("/登记", "/积分", "/我的", "/心愿", "/积分榜", "/签到", "/报名")
+PLACES = 200  # the 微分享 that /报名 signs up for: 500 people, 200 places
+SHARING_ID = 2
+CODE_PERIOD = 120  # codes rotate (issue 13): the longest period; each run reads the code anew
 ROUTER_DUMMY = '''
 from nonebot.plugin import PluginMetadata
 
@@ -101,7 +105,7 @@ def write_dummies(folder: Path, count: int, style: str) -> None:
 
 async def seed(db_path: Path, members: int) -> str:
     """A branch with registered members holding points, open wishes and a session open for
-    check-in now; returns the session's code."""
+    check-in now; returns the session's code secret."""
     svc = await open_services(BranchConfig(), db_path=str(db_path))
     branch = await svc.branches.branch_for_group(GROUP)
     admin = Actor(1, is_superuser=True)
@@ -114,8 +118,17 @@ async def seed(db_path: Path, members: int) -> str:
     session = await svc.sessions.create(
         branch.id, GROUP, admin, "压测导学", svc.clock.now() + timedelta(minutes=5), 60, None,
     )
+    sharing = await svc.activities.create(
+        branch.id, GROUP, admin, "微分享", "压测微分享", svc.clock.now() + timedelta(days=1), 60,
+        capacity=PLACES)
+    assert sharing.id == SHARING_ID
     await svc.db.close()
-    return session.code
+    return session.code_secret
+
+
+def current_code(secret: str) -> str:
+    return CheckinCodes(CODE_PERIOD, BranchConfig().checkin_code_digits).at(secret,
+                                                                             int(time.time()))
 
 
 def texts_for(command: str, members: int, code: str) -> list[tuple[int, str]]:
@@ -123,6 +136,8 @@ def texts_for(command: str, members: int, code: str) -> list[tuple[int, str]]:
         return [(NEWCOMERS_FROM + i, f"/登记 新同学{i} 3楼 301") for i in range(members)]
     if command == "/签到":
         return [(MEMBERS_FROM + i, f"/签到 {code}") for i in range(members)]
+    if command == "/报名":
+        return [(MEMBERS_FROM + i, f"/报名 #{SHARING_ID}") for i in range(members)]
     return [(MEMBERS_FROM + i, command) for i in range(members)]
 
 
@@ -148,7 +163,8 @@ async def measure(port: int, plan: list[tuple[str, list[tuple[int, str]]]]) -> d
 
 
 def run_bot(script: Path, db: Path, log: Path, plan, **env: str) -> dict[str, float]:
-    proc = BotProcess(db, log, script=script, LOG_LEVEL="WARNING", DRIVER="~fastapi", **env)
+    proc = BotProcess(db, log, script=script, LOG_LEVEL="WARNING", DRIVER="~fastapi",
+                      CHECKIN_CODE_PERIOD_SECONDS=str(CODE_PERIOD), **env)
     proc.start(timeout=60)
     try:
         return asyncio.run(measure(proc.port, plan))
@@ -165,7 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     ours: dict[str, list[float]] = {c: [] for c in COMMANDS}
     bare: dict[str, list[float]] = {c: [] for c in COMMANDS}
-    checked_in = []
+    checked_in, confirmed = [], []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         env = {}
@@ -173,15 +189,16 @@ def main() -> None:
             write_dummies(tmp / "dummies", args.dummies, args.dummy_style)
             env["BENCH_DUMMY_DIR"] = str(tmp / "dummies")
         template = tmp / "seeded.db"
-        code = asyncio.run(seed(template, args.members))
+        secret = asyncio.run(seed(template, args.members))
         ping_plan = [(c, [(MEMBERS_FROM + i, "/ping") for i in range(args.members)])
                      for c in COMMANDS]
-        our_plan = [(c, texts_for(c, args.members, code)) for c in COMMANDS]
         for run_no in range(args.runs):
             db = tmp / f"run{run_no}.db"
             shutil.copy(template, db)
 
             def measure_ours(db: Path = db) -> None:
+                our_plan = [(c, texts_for(c, args.members, current_code(secret)))
+                            for c in COMMANDS]
                 for c, rate in run_bot(ROOT / "bench" / "bench_bot.py", db, tmp / "ours.log",
                                        our_plan, **env).items():
                     ours[c].append(rate)
@@ -196,6 +213,8 @@ def main() -> None:
                 step()
             with sqlite3.connect(db) as conn:
                 checked_in.append(conn.execute("SELECT COUNT(*) FROM checkins").fetchone()[0])
+                confirmed.append(conn.execute(
+                    "SELECT COUNT(*) FROM signups WHERE status = 'confirmed'").fetchone()[0])
             print(f"run {run_no + 1}: " + ", ".join(
                 f"{c} {ours[c][-1] / bare[c][-1]:.2f}" for c in COMMANDS), flush=True)
     extra = (f"{args.dummies} dummy plugins × 10 commands ({args.dummy_style})"
@@ -208,6 +227,7 @@ def main() -> None:
         print(f"{c:<8} {statistics.median(ours[c]):>8.0f} {statistics.median(bare[c]):>8.0f} "
               f"{statistics.median(ratios):>24.2f} {min(ratios):>5.2f}–{max(ratios):.2f}")
     print(f"check-ins recorded: {checked_in} of {args.members} each run (target ≥ 0.8 ratio)")
+    print(f"/报名 confirmed: {confirmed} for {PLACES} places each run (the rest on the waitlist)")
 
 
 if __name__ == "__main__":

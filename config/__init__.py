@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 IDENTITIES: tuple[str, ...] = ("群众", "入党积极分子", "发展对象", "预备党员", "正式党员")
+
+
+class ActivityKind(BaseModel):
+    """Settings of one kind of activity (导学, 微分享, 支部党员大会…)."""
+
+    creators: Literal["admin", "eligible"] = "admin"  # who may create one
+    signup: bool = False  # sign-up with capacity and waitlist
+    # who is expected to attend: everyone with a profile, eligible identities, party members
+    # (正式+预备), the 支委 only, or those who signed up
+    expected: Literal["all", "eligible", "members", "committee", "signed_up"] = "members"
+    points: int = Field(2, ge=0, le=100)  # 出勤 points for attending
+    frequency: Literal["month", "quarter"] | None = None  # 三会一课: required at least this often
+    remind_before: int = Field(30, ge=0, le=1440)  # minutes before start the groups are told
+
+
+def _default_kinds() -> dict[str, ActivityKind]:
+    return {
+        "导学": ActivityKind(creators="eligible", expected="eligible", points=2),
+        "微分享": ActivityKind(creators="eligible", signup=True, expected="signed_up", points=2),
+        "主题党日": ActivityKind(expected="members", points=2),
+        "志愿服务": ActivityKind(creators="eligible", signup=True, expected="signed_up", points=3),
+        "支部党员大会": ActivityKind(expected="members", frequency="quarter", points=2),
+        "支委会": ActivityKind(expected="committee", frequency="month", points=2),
+        "党小组会": ActivityKind(expected="members", frequency="month", points=2),
+        "党课": ActivityKind(expected="members", frequency="quarter", points=2),
+    }
 
 
 class BranchConfig(BaseModel):
@@ -51,12 +78,18 @@ class BranchConfig(BaseModel):
     note_window_days: int = Field(7, ge=1, le=90)
     note_min_length: int = Field(30, ge=1, le=2000)
 
+    # check-in codes and the screen page (签到码、投屏页)
+    checkin_code_period_seconds: int = Field(60, ge=5, le=120)  # a code lives this long
+    checkin_code_digits: int = Field(4, ge=4, le=8)
+    bot_public_url: str = ""  # how links to the bot's pages are written; "": http://HOST:PORT
+
     # problems (民情)
     problem_categories: list[str] = Field(
         default_factory=lambda: ["报修", "学业", "生活", "心理", "其他"]
     )
     problem_max_length: int = Field(500, ge=10, le=5000)
     problem_confirm_days: int = Field(3, ge=1, le=90)
+    problem_auto_confirm_interval_minutes: int = Field(30, ge=1, le=1440)
     # targets in hours per category; "默认" applies to categories not named
     problem_first_response_hours: dict[str, float] = Field(
         default_factory=lambda: {"报修": 12.0, "默认": 24.0}
@@ -66,6 +99,21 @@ class BranchConfig(BaseModel):
     problem_weekly_time: str = "每周一 09:00"
     problem_overdue_remind_time: str = "09:30"
     points_problem_solved: int = 3
+
+    # activities (活动): kinds with their settings; 导学 is one of them
+    activity_kinds: dict[str, ActivityKind] = Field(default_factory=_default_kinds)
+    activity_capacity_max: int = Field(2000, ge=1, le=100000)
+    activity_behind_check_time: str = "每月20日 09:00"  # when admins hear of unmet 三会一课
+
+    # polls and surveys (投票与问卷)
+    poll_max_options: int = Field(10, ge=2, le=20)
+    poll_question_max_length: int = Field(100, ge=10, le=500)
+    poll_option_max_length: int = Field(50, ge=5, le=200)
+    poll_bar_width: int = Field(10, ge=4, le=30)  # characters of a result bar
+    survey_max_questions: int = Field(15, ge=1, le=50)
+    survey_text_max_length: int = Field(100, ge=10, le=500)  # a title, a question
+    survey_answer_max_length: int = Field(200, ge=10, le=2000)  # a short-text answer
+    survey_answer_timeout_minutes: int = Field(10, ge=1, le=240)
 
     # reminders and sending
     misfire_grace_minutes: int = Field(10, ge=0, le=1440)
@@ -93,6 +141,21 @@ class BranchConfig(BaseModel):
     announce_max_length: int = Field(1000, ge=10)
     reply_max_chars: int = Field(1500, ge=200)
     page_size: int = Field(10, ge=1, le=50)
+
+    # playground, roster import, backups (运维)
+    playground_mode: bool = False  # only `python -m tools.playground` sets it: a movable clock
+    roster_confirm_minutes: int = Field(30, ge=1, le=1440)  # a previewed group import waits this
+    roster_max_kb: int = Field(2048, ge=16, le=51200)  # largest roster file fetched from QQ
+    backup_time: str = "03:30"  # daily online backup
+    backup_dir: str = "data/backups"
+    backup_keep: int = Field(14, ge=1, le=3650)  # newest backups kept in backup_dir
+
+    @field_validator("activity_kinds")
+    @classmethod
+    def _has_session_kind(cls, value: dict[str, ActivityKind]) -> dict[str, ActivityKind]:
+        if "导学" not in value:
+            raise ValueError("activity_kinds must include 导学")
+        return value
 
     @field_validator("wish_claim_identities")
     @classmethod

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
 from config import IDENTITIES, BranchConfig
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
+from domain.floors import floor_key, normalize_dorm, normalize_floor
 from domain.models import Branch, Member, Term
 from domain.text import optional_text, require_text, term_name_for
 from storage.branches import BranchRepository
 from storage.database import Database
+from storage.floors import FloorRepository
 from storage.members import MemberRepository
+from storage.merge import MergeConflict, MergeRepository
 
 ROLE_FLAGS = {"支委": ("is_committee", True), "书记": ("is_secretary", True),
               "取消支委": ("is_committee", False), "取消书记": ("is_secretary", False)}
-ROLE_WORDS = (*IDENTITIES, *ROLE_FLAGS)
+LEADER_WORDS = ("组长", "取消组长")  # the floor's 党小组 leader
+ROLE_WORDS = (*IDENTITIES, *ROLE_FLAGS, *LEADER_WORDS)
+# the short forms people type for an identity
+IDENTITY_SHORT = {"积极分子": "入党积极分子", "发展": "发展对象", "预备": "预备党员",
+                  "正式": "正式党员"}
+ADMIN_ROLES = ("owner", "admin")
+# what the bind reply calls the rows moved from each table ("3 名成员")
+MOVED_LABELS = {"members": "名成员", "wishes": "个心愿", "ledger": "条积分流水",
+                "sessions": "场导学和活动", "notes": "篇读书笔记", "reminders": "条提醒",
+                "problems": "个民情", "polls": "个投票", "surveys": "个问卷",
+                "outbox": "条待发消息"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,45 @@ class Actor:
     user_id: int
     is_superuser: bool = False
     is_group_admin: bool = False  # owner/admin of the QQ group the request came from
+    group_id: int | None = None  # the group the request came from (None: a private chat)
+    # asks the QQ side for this person's role in another group (set in group chats)
+    ask_role: Callable[[int], Awaitable[str | None]] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class BindResult:
+    """A bind: the branch the group is in now, and what came along from its old branch."""
+
+    branch: Branch
+    source: Branch | None = None  # the group's branch before (its records moved)
+    moved: dict[str, int] = field(default_factory=dict)  # rows moved per table
+    shared: int = 0  # people who had a profile in both branches (merged)
+    other_groups: tuple[int, ...] = ()  # the old branch's other groups, moved too
+
+    @property
+    def id(self) -> int:
+        return self.branch.id
+
+    @property
+    def name(self) -> str:
+        return self.branch.name
+
+    def summary(self) -> str:
+        """``并入 3 名成员、2 个心愿、12 条积分流水`` ('' when nothing moved)."""
+        order = list(MOVED_LABELS) + sorted(set(self.moved) - set(MOVED_LABELS))
+        parts = []
+        other = 0
+        for table in order:
+            rows = self.moved.get(table, 0)
+            if not rows:
+                continue
+            if table in MOVED_LABELS:
+                parts.append(f"{rows} {MOVED_LABELS[table]}")
+            else:
+                other += rows
+        if other:
+            parts.append(f"{other} 条其他记录")
+        return ("并入 " + "、".join(parts)) if parts else ""
 
 
 class BranchService:
@@ -38,6 +91,10 @@ class BranchService:
         # dropped exactly where these records change (bind, rename, new term).
         self._group_branch: dict[int, Branch] = {}
         self._term: dict[int, Term] = {}
+        self.floors = FloorRepository(db)
+        # told (old branch, new branch) after a bind moved one branch into another, to drop
+        # what other services cache per branch
+        self.after_merge: list[Callable[[int, int], None]] = []
 
     # branches ----------------------------------------------------------------------------
 
@@ -109,12 +166,14 @@ class BranchService:
         self._group_branch.clear()
         return Branch(id=branch.id, name=name, created_at=branch.created_at)
 
-    async def bind(self, group_id: int, target_id: int, actor: Actor) -> Branch:
+    async def bind(self, group_id: int, target_id: int, actor: Actor) -> BindResult:
         """Bind ``group_id`` into branch ``target_id``.
 
         The asker must administer this group (QQ owner/admin or superuser) *and* the target
-        branch (支委/书记 there, or superuser), so nobody can attach a group to a branch that
-        is not theirs and read its data.
+        branch (支委/书记 there, owner/admin of one of its groups as the QQ side says, or
+        superuser), so nobody can attach a group to a branch that is not theirs and read its
+        data. A group that was a branch of its own brings that branch's records along, in
+        one transaction (``storage.merge``): nothing is left behind, nothing split.
         """
         if not (actor.is_superuser or actor.is_group_admin):
             raise Forbidden("只有本群群主、群管理员或超级管理员可以绑定支部。")
@@ -124,15 +183,45 @@ class BranchService:
         current = await self.branches.branch_of_group(group_id)
         if current is not None and current.id == target.id:
             raise DomainError(f"本群已经属于支部 #{target.id}。")
-        if not actor.is_superuser:
-            member = await self.members.get(target.id, actor.user_id)
-            if member is None or not member.is_admin:
-                raise Forbidden(f"你不是支部 #{target.id} 的支委或书记，不能绑定到该支部。")
+        merge = MergeRepository(self.db)
+        if not await self.branches.groups(target.id):
+            moved_to = await merge.merged_into(target.id)
+            if moved_to is not None:
+                raise DomainError(f"支部 #{target.id} 已经并入支部 #{moved_to}，"
+                                  f"请发送 /支部 绑定 #{moved_to}。")
+        if not await self.is_admin(target.id, replace(actor, is_group_admin=False)):
+            raise Forbidden(f"你不是支部 #{target.id} 的支委或书记，也不是它任何一个群的群主或"
+                            "管理员，不能绑定到该支部。请该支部的书记在本群发送这条命令，"
+                            "或先让书记把你设为支委。")
+        await self.current_term(target.id)  # moved entries need a term to land in
+        now = self.clock.timestamp()
+        result = BindResult(target)
         async with self.db.transaction():
-            await self.branches.bind_group(group_id, target.id, actor.user_id,
-                                           self.clock.timestamp())
-        self._group_branch.pop(group_id, None)
-        return target
+            if current is None:
+                await self.branches.bind_group(group_id, target.id, actor.user_id, now)
+            else:
+                others = tuple(g for g in await self.branches.groups(current.id)
+                               if g != group_id)
+                shared = await merge.shared_profiles(current.id, target.id)
+                try:
+                    moved = await merge.move(current.id, target.id, group_id, actor.user_id, now)
+                except MergeConflict as exc:
+                    raise DomainError(
+                        f"本群现属支部 #{current.id}「{current.name}」，它的记录（{exc.table}）与"
+                        f"支部 #{target.id} 的记录冲突，无法自动并入，什么都没有改动。请联系"
+                        "维护者处理，或继续把本群作为独立支部使用。") from exc
+                result = BindResult(target, current, moved, shared, others)
+        self._group_branch.clear()
+        self._term.pop(target.id, None)
+        if current is not None:
+            self._term.pop(current.id, None)
+            for listener in self.after_merge:
+                listener(current.id, target.id)
+        return result
+
+    async def records_of(self, branch_id: int) -> dict[str, int]:
+        """Rows per table of a branch (what a bind would move)."""
+        return await MergeRepository(self.db).counts(branch_id)
 
     async def groups(self, branch_id: int) -> list[int]:
         return await self.branches.groups(branch_id)
@@ -165,6 +254,9 @@ class BranchService:
         async with self.db.transaction():  # checked inside: two racing starts make one term
             if any(t.name == name for t in await self.branches.terms(branch_id)):
                 raise DomainError(f"已经有名为「{name}」的学期了。")
+            ending = await self.branches.current_term(branch_id)
+            if ending is not None:  # its reports read this membership from now on
+                await self.floors.freeze_term(branch_id, ending.id)
             term = await self.branches.create_term(branch_id, name, self.clock.timestamp())
         self._term[branch_id] = term
         return term
@@ -187,7 +279,19 @@ class BranchService:
         if actor.is_superuser or actor.is_group_admin:
             return True
         member = await self.members.get(branch_id, actor.user_id)
-        return member is not None and member.is_admin
+        if member is not None and member.is_admin:
+            return True
+        return await self._admin_of_another_group(branch_id, actor)
+
+    async def _admin_of_another_group(self, branch_id: int, actor: Actor) -> bool:
+        """Owner or admin of another of the branch's groups, as the QQ side says (asked only
+        where the request came with a way to ask: group chats; answers cached briefly)."""
+        if actor.ask_role is None:
+            return False
+        for group_id in await self.branches.groups(branch_id):
+            if group_id != actor.group_id and await actor.ask_role(group_id) in ADMIN_ROLES:
+                return True
+        return False
 
     async def require_admin(self, branch_id: int, actor: Actor) -> None:
         if not await self.is_admin(branch_id, actor):
@@ -200,8 +304,8 @@ class BranchService:
                        dorm: str | None) -> Member:
         limit = self.settings.name_max_length
         name = require_text(name, limit, "姓名")
-        floor = optional_text(floor, limit, "楼层")
-        dorm = optional_text(dorm, limit, "宿舍")
+        floor = normalize_floor(optional_text(floor, limit, "楼层"))
+        dorm = normalize_dorm(optional_text(dorm, limit, "宿舍"))
         async with self.db.transaction():
             await self.members.upsert_profile(branch_id, user_id, name, floor, dorm,
                                               self.clock.timestamp())
@@ -210,13 +314,19 @@ class BranchService:
         return member
 
     async def set_role(self, branch_id: int, actor: Actor, user_id: int, word: str) -> Member:
-        """Set an identity (群众…正式党员) or the 支委/书记 flag (取消支委/取消书记 clears it)."""
+        """Set an identity (群众…正式党员, or a short form: 积极分子, 发展, 预备, 正式), the
+        支委/书记 flag (取消支委/取消书记 clears it), or make them their floor's 组长."""
         await self.require_admin(branch_id, actor)
+        word = IDENTITY_SHORT.get(word, word)
         if word not in ROLE_WORDS:
-            raise DomainError("身份只能是：" + "、".join(ROLE_WORDS) + "。")
+            raise DomainError("身份只能是：" + "、".join(ROLE_WORDS) + "（也可简写为"
+                              + "、".join(IDENTITY_SHORT) + "）。")
         target = await self.members.get(branch_id, user_id)
         if target is None:
             raise NotFound(f"{user_id} 还没有在本支部登记，请 TA 先发送 /登记 <姓名>。")
+        if word in LEADER_WORDS:
+            await self._set_leader(branch_id, target, word == "组长")
+            return target
         changes: dict = {}
         if word in ROLE_FLAGS:
             column, value = ROLE_FLAGS[word]
@@ -237,12 +347,31 @@ class BranchService:
             raise NotFound(f"本支部没有 {user_id} 的档案。")
         async with self.db.transaction():
             await self.members.deactivate(branch_id, user_id, self.clock.timestamp())
+            await self.floors.clear_leader(branch_id, user_id)  # a removed member leads none
         return target
+
+    async def _set_leader(self, branch_id: int, member: Member, on: bool) -> None:
+        if on and member.floor is None:
+            raise DomainError(f"{member.name} 还没有填楼层，请 TA 先发送 "
+                              "/登记 <姓名> <楼层> [宿舍]。")
+        async with self.db.transaction():
+            if on:
+                await self.floors.set_leader(branch_id, member.floor, member.user_id,
+                                             self.clock.timestamp())
+            elif not await self.floors.clear_leader(branch_id, member.user_id):
+                raise DomainError(f"{member.name} 不是党小组组长。")
+
+    async def floor_leaders(self, branch_id: int) -> dict[str, int]:
+        """floor → the user id of its 党小组 leader."""
+        return await self.floors.leaders(branch_id)
 
     async def list_members(self, branch_id: int, actor: Actor,
                            floor: str | None = None) -> list[Member]:
+        """Active members in floor order (numbered floors by number), then dorm and name."""
         await self.require_admin(branch_id, actor)
-        return await self.members.list_active(branch_id, floor)
+        found = await self.members.list_active(branch_id, normalize_floor(floor))
+        return sorted(found, key=lambda m: (floor_key(m.floor), m.dorm is None, m.dorm or "",
+                                            m.name, m.user_id))
 
     async def names(self, branch_id: int, user_ids) -> dict[int, str]:
         return await self.members.names(branch_id, sorted(set(user_ids)))

@@ -42,3 +42,19 @@ class FrozenClock(Clock):
     def advance(self, **delta: float) -> datetime:
         self._now = self._now + timedelta(**delta)
         return self._now
+
+
+class OffsetClock(Clock):
+    """Wall clock plus an offset that only grows; the playground's clock (``:skip 1d``)."""
+
+    def __init__(self, tz: str | ZoneInfo = "Asia/Shanghai") -> None:
+        super().__init__(tz)
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz) + self.offset
+
+    def advance_to(self, moment: datetime) -> datetime:
+        """Move forward so that ``now()`` is at least ``moment``; never backwards."""
+        self.offset = max(self.offset, moment - datetime.now(self.tz))
+        return self.now()

@@ -125,12 +125,15 @@ class OutboxService:
 
     async def to_user(self, user_id: int, segments: list[dict], kind: str, *,
                       via_group_id: int | None = None, branch_id: int | None = None,
-                      dedupe_key: str | None = None) -> int | None:
+                      dedupe_key: str | None = None,
+                      fallback: list[dict] | None = None) -> int | None:
+        """Queue a private message; ``fallback`` (with ``via_group_id``) is sent to that group
+        instead if the private message cannot be delivered."""
         async with self.db.transaction():
             queued = await self.repo.add(
                 branch_id=branch_id, target_type="private", target_id=user_id,
                 via_group_id=via_group_id, segments=segments, kind=kind,
-                now=self.clock.now().timestamp(), dedupe_key=dedupe_key,
+                now=self.clock.now().timestamp(), dedupe_key=dedupe_key, fallback=fallback,
             )
         self._notify()
         await self.check_backlog(branch_id)

@@ -15,11 +15,12 @@ from storage.overview import member_overview_sync
 
 @dataclass(frozen=True)
 class Overview:
-    member: Member | None
+    member: Member | None  # None: no profile, or a removed one (``removed``)
     summary: PointsSummary
     partner: tuple[int, bool] | None  # (partner, whether this person is the helper)
     wishes: list[Wish]
     claims: list[Wish]
+    removed: Member | None = None  # the profile an admin removed (/成员 移除)
 
 
 class OverviewService:
@@ -34,8 +35,11 @@ class OverviewService:
             member_overview_sync, branch_id=branch_id, term_id=term.id, user_id=user_id,
             wish_limit=self.settings.page_size,
         ))
+        found: Member | None = data["member"]
+        active = found is not None and found.active
         return Overview(
-            member=data["member"],
+            member=found if active else None,
+            removed=None if active else found,
             summary=summary_of(user_id, term, data["breakdown"], data["standing"]),
             partner=data["partner"], wishes=data["wishes"], claims=data["claims"],
         )

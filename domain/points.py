@@ -17,7 +17,7 @@ from domain.text import optional_text, require_text
 from storage.database import Database
 from storage.ledger import LedgerRepository, points_of_sync
 
-PERIODS = {"周": "本周", "月": "本月", "学期": "本学期", "总": "总榜"}
+PERIODS = {"周": "本周", "月": "本月", "学期": "本学期", "总": "总"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,16 @@ class Pair:
     helper_total: int
     helped_id: int
     helped_total: int
+
+
+class Pairs(list):
+    """The pairs made, with how many eligible members there were and whether the default
+    size was more than they allow (then as many pairs as possible were made)."""
+
+    def __init__(self, pairs: list[Pair], eligible: int, default: int | None = None) -> None:
+        super().__init__(pairs)
+        self.eligible = eligible
+        self.default = default  # the default size that was cut down, else None
 
 
 def competition_rank(totals: dict[int, int], user_id: int) -> int | None:
@@ -214,9 +224,11 @@ class PointsService:
 
     # pairing and commendation ------------------------------------------------------------
 
-    async def pair(self, branch_id: int, actor: Actor, size: int | None) -> list[Pair]:
-        """Pair the top ``size`` eligible members of the term with the bottom ``size``."""
+    async def pair(self, branch_id: int, actor: Actor, size: int | None) -> Pairs:
+        """Pair the top ``size`` eligible members of the term with the bottom ``size``; with no
+        size, ``pair_default_size`` pairs or as many as the eligible members allow."""
         await self.branches.require_admin(branch_id, actor)
+        default = size is None
         size = self.settings.pair_default_size if size is None else size
         if size < 1:
             raise DomainError("结对人数至少为 1。")
@@ -226,9 +238,12 @@ class PointsService:
                     if m.identity in self.settings.wish_claim_identities]
         if len(eligible) < 2:
             raise DomainError("符合条件的成员不足 2 人，无法结对。")
+        cut = None
         if 2 * size > len(eligible):
-            raise DomainError(f"符合条件的成员只有 {len(eligible)} 人，最多结 "
-                              f"{len(eligible) // 2} 对。")
+            if not default:
+                raise DomainError(f"符合条件的成员只有 {len(eligible)} 人，最多结 "
+                                  f"{len(eligible) // 2} 对。")
+            cut, size = size, len(eligible) // 2
         ordered = sorted(eligible, key=lambda uid: (-totals.get(uid, 0), uid))
         top, bottom = ordered[:size], ordered[-size:][::-1]
         pairs = [Pair(high, totals.get(high, 0), low, totals.get(low, 0))
@@ -237,7 +252,7 @@ class PointsService:
             await self.ledger.save_pairing(branch_id, term.id, actor.user_id,
                                            self.clock.timestamp(),
                                            [(p.helper_id, p.helped_id) for p in pairs])
-        return pairs
+        return Pairs(pairs, len(eligible), cut)
 
     async def partner(self, branch_id: int, user_id: int) -> tuple[int, bool] | None:
         term = await self.branches.current_term(branch_id)

@@ -255,6 +255,18 @@ class ProblemService:
             raise NotFound(f"没有找到民情 #{problem_id}。")
         return problem
 
+    async def find_for(self, problem_id: int, actor: Actor) -> Problem:
+        """A problem by number in a private chat (which names no branch): found for its
+        reporter, its handler, an admin or an active member of its branch; for anyone else it
+        is "not found", as a problem of another branch is."""
+        problem = await self.repo.get_any(problem_id)
+        if problem is not None and (
+                actor.user_id in (problem.reporter_id, problem.handler_id)
+                or await self.branches.member(problem.branch_id, actor.user_id) is not None
+                or await self.branches.is_admin(problem.branch_id, actor)):
+            return problem
+        raise NotFound(f"没有找到民情 #{problem_id}。")
+
     async def history(self, problem: Problem) -> list[ProblemEvent]:
         return await self.repo.events(problem.id)
 
@@ -542,8 +554,9 @@ class ProblemService:
             lines.append(f"评分：{problem.rating} 分")
         lines.append("进程：")
         for e in events:
-            if e.action == "反映":
-                who = reporter_for(problem, viewer, names)
+            if e.action == "反映" or (e.actor_id is not None
+                                     and e.actor_id == problem.reporter_id):
+                who = reporter_for(problem, viewer, names)  # 确认/重开 name the reporter too
             elif e.actor_id is None:
                 who = "系统"
             else:
@@ -670,13 +683,16 @@ class ProblemService:
 
     # notices to the people involved ------------------------------------------------------
 
-    async def notify_parties(self, problem: Problem, action: str, actor_id: int | None) -> int:
-        """Queue private notices about ``action`` (受理, 转办, 解决, 上报, 关闭, 确认, 重开,
-        自动办结) to the reporter and/or handler, never to the one who acted. Private
-        messages only, so private content never reaches a group. Returns how many queued."""
+    async def notify_parties(self, problem: Problem, action: str, actor_id: int | None,
+                             note: str | None = None) -> int:
+        """Queue private notices about ``action`` (受理, 进展 with its ``note``, 转办, 解决, 上报,
+        关闭, 确认, 重开, 自动办结) to the reporter and/or handler, never to the one who acted.
+        Private messages only, so private content never reaches a group. Returns how many
+        queued."""
         p = problem
         reporter_msgs = {
             "受理": f"你反映的民情 #{p.id} 已受理，正在处理。",
+            "进展": f"你反映的民情 #{p.id} 有新进展：{note or ''}",
             "解决": (f"你反映的民情 #{p.id} 已解决：{p.solution or ''}\n满意请发送 /民情 确认 "
                    f"#{p.id} <1-5> [评语]；如未解决，{self.settings.problem_confirm_days} 天内"
                    f"可发送 /民情 重开 #{p.id} <原因>。"),
@@ -708,6 +724,28 @@ class ProblemService:
                 text += f"\n处理后发送 /民情 解决 #{p.id} <说明>。"
             if await self.outbox.to_user(p.handler_id, [text_segment(text)], "problem_notice",
                                          via_group_id=via, branch_id=p.branch_id):
+                queued += 1
+        return queued
+
+    async def notify_new_private(self, problem: Problem) -> int:
+        """Queue to each 支委/书记 of the branch, privately, a problem just raised in a private
+        chat (the group never hears of it, so this is how the branch learns of it). Returns
+        how many were queued; nothing for a group-raised problem."""
+        if not problem.private:
+            return 0
+        via = await self._group_of(problem)
+        names = await self.names_for(problem.branch_id, [problem])
+        queued = 0
+        for member in await self.branches.members.list_active(problem.branch_id):
+            if not member.is_admin or member.user_id == problem.reporter_id:
+                continue
+            viewer = Viewer(member.user_id, True)
+            text = (f"📮 新的私下反映：民情 #{problem.id} [{problem.category}]\n"
+                    f"{problem.content}\n反映人：{reporter_for(problem, viewer, names)}\n"
+                    f"请发送 /民情 受理 #{problem.id} @处理人 指派（群里操作不会显示内容）。")
+            if await self.outbox.to_user(member.user_id, [text_segment(text)], "problem_notice",
+                                         via_group_id=via, branch_id=problem.branch_id,
+                                         dedupe_key=f"problem-new:{problem.id}:{member.user_id}"):
                 queued += 1
         return queued
 

@@ -5,7 +5,8 @@ Definitions (the README repeats them):
 - 覆盖率 = active profiles / group members, where group members is the sum of the member counts
   the QQ side reports for the branch's groups (a person in two groups counts twice); unknown
   when the QQ side does not say.
-- 应服务成员 (eligible): active members whose identity is in ``wish_claim_identities``.
+- 需达标成员 (eligible; shown as 入党积极分子及以上 for the default): active members whose
+  identity is in ``wish_claim_identities``.
 - 心愿 (wishes posted in the term): 收集 = posted; 认领 = of those, claimed at least once;
   完成 = in state 已完成 (rated or completed automatically); 满意度 = ratings ≥ 4 / rated wishes.
 - 导学: 举办 = sessions that started in the term and were not cancelled; 平均出勤率 = the mean
@@ -24,6 +25,17 @@ Definitions (the README repeats them):
   current term; the condition is ``storage.problems.missed_target_sql``). 响应速度提升 =
   (previous term's median first response − this term's) / previous term's; "—" without data
   in either term. Also per category.
+- 投票与问卷 (created in the term): 投票举办 = polls started; 投票平均参与率 = the mean over those
+  polls of 参与率 (people with an active profile who voted / active profiles now, as
+  ``domain.polls.turnout``); 问卷发放 = surveys started; 问卷回收率 = Σ invited people who answered
+  / Σ invited people (a survey tied to a session invites its check-ins, to a wish its wisher,
+  otherwise the active profiles: ``domain.surveys.invitees``); 问卷满意度 = over every answer to
+  the overall-score question of 满意度 surveys, the mean (1–5) and the share of 4–5
+  (``domain.surveys.satisfaction_mean`` / ``satisfied_share``).
+- Membership (成员, 身份构成, per floor, eligible, 积分前三): an ended term reads the membership
+  frozen when the next term started (``term_members``); the current term today's profiles.
+  Removed members are never on the 积分前三. 达标率, 平均出勤率 and 满意度 also show the previous
+  term's value and the change in percentage points.
 """
 
 from __future__ import annotations
@@ -32,16 +44,23 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
-from config import BranchConfig
+from config import IDENTITIES, BranchConfig
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
+from domain.floors import floor_key
 from domain.models import Member, Term
 from domain.points import ranked_rows
+from domain.polls import turnout
 from domain.problems import target_seconds
+from domain.surveys import response_figures, response_rate, satisfaction_mean, satisfied_share
+from domain.wording import eligible_word
 from storage.database import Database
 from storage.ledger import LedgerRepository
+from storage.polls import PollRepository
 from storage.report import ReportRepository
+from storage.surveys import SurveyRepository
 
 TOP = 3
 
@@ -179,27 +198,73 @@ def problem_figures(settings: BranchConfig, rows: Iterable[dict],
     previous term's first-response seconds per category."""
     totals = dict.fromkeys(("collected", "done", "closed", "rated", "satisfied", "overdue"), 0)
     collected: dict[str, int] = dict.fromkeys(settings.problem_categories, 0)
-    first: dict[str, list[float]] = {}
-    resolution: list[float] = []
+    first: dict[str, tuple[float, ...]] = {}
+    resolution: list[int] = []
     for row in rows:
         collected[row["category"]] = row["collected"]
         for key in totals:
             totals[key] += row[key]
-        first[row["category"]] = [s / 3600 for s in row["first"]]
-        resolution += [s / 3600 for s in row["resolution"]]
-    before = {k: [s / 3600 for s in v] for k, v in (previous or {}).items()}
+        first[row["category"]] = _sorted_hours(row["first"])
+        resolution += row["resolution"]
+    before = {k: _sorted_hours(v) for k, v in (previous or {}).items()}
     categories = tuple(
-        CategoryFigures(name, n, tuple(sorted(first.get(name, ()))),
-                        tuple(sorted(before.get(name, ()))))
+        CategoryFigures(name, n, first.get(name, ()), before.get(name, ()))
         for name, n in collected.items()
     )
+    # the per-category tuples are sorted runs, so sorting their concatenation is a cheap merge
     return ProblemFigures(
         **totals,
-        first_response_hours=tuple(sorted(h for hs in first.values() for h in hs)),
-        resolution_hours=tuple(sorted(resolution)),
-        previous_first_response_hours=tuple(sorted(h for hs in before.values() for h in hs)),
+        first_response_hours=tuple(sorted(chain.from_iterable(first.values()))),
+        resolution_hours=_sorted_hours(resolution),
+        previous_first_response_hours=tuple(sorted(chain.from_iterable(before.values()))),
         categories=categories,
     )
+
+
+def _sorted_hours(seconds: Iterable[int]) -> tuple[float, ...]:
+    """Seconds as hours, in ascending order."""
+    return tuple([s / 3600 for s in sorted(seconds)])
+
+
+@dataclass(frozen=True)
+class VoteFigures:
+    """投票与问卷 of a term (see the module docstring for each definition)."""
+
+    polls: int = 0
+    turnouts: tuple[float, ...] = ()  # 参与率 of each poll (branches with profiles)
+    surveys: int = 0
+    answered: int = 0
+    invited: int = 0
+    scores: tuple[int, ...] = ()  # answers to the 满意度 surveys' overall-score question
+
+    @property
+    def mean_turnout(self) -> float | None:
+        return statistics.fmean(self.turnouts) if self.turnouts else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return response_rate(self.answered, self.invited)
+
+    @property
+    def satisfaction_mean(self) -> float | None:
+        return satisfaction_mean(self.scores)
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return satisfied_share(self.scores)
+
+    def rows(self) -> list[tuple[str, str]]:
+        mean = self.satisfaction_mean
+        score = ("—（没有满意度问卷的评分）" if mean is None else
+                 f"平均 {mean:.2f} 分，4–5 分占 {percent(self.satisfied_share)}"
+                 f"（{len(self.scores)} 份评分）")
+        return [
+            ("投票举办", f"{self.polls} 次"),
+            ("投票平均参与率", percent(self.mean_turnout)),
+            ("问卷发放", f"{self.surveys} 份"),
+            ("问卷回收率", f"{percent(self.response_rate)}（{self.answered}/{self.invited} 人次）"),
+            ("问卷满意度", score),
+        ]
 
 
 @dataclass(frozen=True)
@@ -208,10 +273,44 @@ class FloorFigures:
     members: int
     eligible: int
     reaching_standard: int
+    leader: str | None = None  # the 党小组 leader's name
 
     @property
     def compliance(self) -> float | None:
         return ratio(self.reaching_standard, self.eligible)
+
+
+@dataclass(frozen=True)
+class TermTrend:
+    """The previous term's figures that a trend is shown for (/统计 compares them)."""
+
+    name: str
+    compliance: float | None
+    average_attendance: float | None
+    satisfaction: float | None
+
+
+def change(now: float | None, before: float | None, trend: TermTrend | None) -> str:
+    """``；上学期 78.0%，↑18.0 个百分点`` ('' without a previous term)."""
+    if trend is None:
+        return ""
+    text = f"；上学期 {percent(before)}"
+    if now is None or before is None:
+        return text
+    points = (now - before) * 100
+    if abs(points) < 0.05:
+        return text + "，持平"
+    return text + f"，{'↑' if points > 0 else '↓'}{abs(points):.1f} 个百分点"
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Who the term counts: its active members, floor leaders and removed people."""
+
+    members: list[Member]
+    leaders: dict[str, int]
+    removed: set[int]
+    frozen: bool  # read from the term's frozen membership (an ended term)
 
 
 @dataclass
@@ -237,7 +336,13 @@ class Report:
     notes: int
     top: list[tuple[int, int, int]]  # (rank, user, points)
     names: dict[int, str] = field(default_factory=dict)
+    previous: TermTrend | None = None  # the previous term, for the trend
+    eligible_word: str = "入党积极分子及以上"
+    roster: list[Member] = field(default_factory=list)  # the members counted, floor order
+    leaders: dict[str, int] = field(default_factory=dict)  # floor → its 党小组 leader
     problems: ProblemFigures = field(default_factory=ProblemFigures)
+    votes: VoteFigures = field(default_factory=VoteFigures)
+    activities: list = field(default_factory=list)  # KindFigures per kind (domain.activities)
 
     @property
     def coverage(self) -> float | None:
@@ -258,6 +363,7 @@ class Report:
 
     def figures(self) -> list[tuple[str, str]]:
         """(label, value) rows, the same in the group reply and the spreadsheet."""
+        before = self.previous
         coverage = (f"{percent(self.coverage)}（{self.members}/{self.group_members}）"
                     if self.group_members else "未知（QQ 端未提供群人数）")
         rows = [
@@ -270,20 +376,27 @@ class Report:
             ("心愿认领", f"{self.wishes_claimed} 个"),
             ("服务完成", f"{self.wishes_completed} 个"),
             ("满意度", f"{percent(self.satisfaction)}（{self.wishes_satisfied}/"
-                     f"{self.wishes_rated} 个评价 ≥4 分）"),
+                     f"{self.wishes_rated} 个评价 ≥4 分）"
+                     + change(self.satisfaction, before and before.satisfaction, before)),
             ("导学举办", f"{self.sessions_held} 场"),
-            ("平均出勤率", percent(self.average_attendance)),
+            ("平均出勤率", percent(self.average_attendance)
+             + change(self.average_attendance, before and before.average_attendance, before)),
             ("读书笔记", f"{self.notes} 篇"),
             ("积分达标率", f"{percent(self.compliance)}（{self.reaching_standard}/"
-                       f"{self.eligible} 人达到标准）"),
+                       f"{self.eligible} 人达到标准）"
+                       + change(self.compliance, before and before.compliance, before)),
         ]
         for floor in self.floors:
-            rows.append((f"楼层 {floor.floor}", f"成员 {floor.members}，应服务 {floor.eligible}，"
-                                              f"达标率 {percent(floor.compliance)}"))
+            leader = f"；党小组组长 {floor.leader}" if floor.leader else ""
+            rows.append((floor.floor, f"成员 {floor.members} 人，其中{self.eligible_word} "
+                                      f"{floor.eligible} 人，积分达标 {floor.reaching_standard} 人"
+                                      f"（{percent(floor.compliance)}）{leader}"))
         top = "；".join(f"第{rank}名 {self.names.get(uid, uid)} {pts} 分"
                        for rank, uid, pts in self.top)
         rows.append(("积分前三", top or "—"))
         rows += self.problems.rows()
+        rows += [kind.row() for kind in self.activities]
+        rows += self.votes.rows()
         return rows
 
 
@@ -296,6 +409,7 @@ class ReportService:
         self.branches = branches
         self.repo = ReportRepository(db)
         self.ledger = LedgerRepository(db)
+        self.activities = None  # the ActivityService, set when the services are wired
 
     def eligible(self, members: list[Member]) -> list[Member]:
         return [m for m in members if m.identity in self.settings.wish_claim_identities]
@@ -312,38 +426,35 @@ class ReportService:
         term = await self.branches.find_term(branch_id, term_word)
         since = term.started_at
         until = term.ended_at if term.ended_at is not None else self.clock.timestamp() + 1
-        members = await self.branches.members.list_active(branch_id)
+        held = await self.membership(branch_id, term)
+        members = held.members
         eligible = self.eligible(members)
         eligible_ids = {m.user_id for m in eligible}
         totals = await self.ledger.period_totals(branch_id, f"term:{term.id}")
         standard = self.settings.points_standard
         reaching = {uid for uid in eligible_ids if totals.get(uid, 0) >= standard}
 
-        by_identity: dict[str, int] = {}
+        counted = {i: 0 for i in IDENTITIES}
         for m in members:
-            by_identity[m.identity] = by_identity.get(m.identity, 0) + 1
-        floors: dict[str, list[Member]] = {}
+            counted[m.identity] = counted.get(m.identity, 0) + 1
+        by_identity = {k: v for k, v in counted.items() if v}
+        floors: dict[str | None, list[Member]] = {}
         for m in members:
-            floors.setdefault(m.floor or "未填楼层", []).append(m)
-        floor_figures = [
-            FloorFigures(name, len(group), sum(m.user_id in eligible_ids for m in group),
-                         sum(m.user_id in reaching for m in group))
-            for name, group in sorted(floors.items())
-        ]
-
+            floors.setdefault(m.floor, []).append(m)
         wishes = await self.repo.wish_figures(branch_id, since, until)
-        held_until = min(until, self.clock.timestamp() + 1)
-        sessions = await self.repo.held_sessions(branch_id, since, held_until)
-        session_ids = [s["id"] for s in sessions]
-        present: dict[int, set[int]] = {sid: set() for sid in session_ids}
-        for session_id, user_id in await self.repo.attendee_pairs(session_ids):
-            present[session_id].add(user_id)
-        rates = [len(present[sid] & eligible_ids) / len(eligible_ids)
-                 for sid in session_ids] if eligible_ids else []
+        rates, session_ids, sessions = await self._attendance(branch_id, since, until,
+                                                              eligible_ids)
 
-        top_rows = await self.ledger.board(branch_id, f"term:{term.id}", TOP + 10)
-        top = [r for r in ranked_rows(top_rows) if r[0] <= TOP]
-        names = await self.branches.names(branch_id, [uid for _, uid, _ in top])
+        top = [r for r in ranked_rows(self._board(totals, held)) if r[0] <= TOP]
+        names = await self.branches.names(
+            branch_id, [uid for _, uid, _ in top] + list(held.leaders.values()))
+        floor_figures = [
+            FloorFigures(name or "未填楼层", len(group),
+                         sum(m.user_id in eligible_ids for m in group),
+                         sum(m.user_id in reaching for m in group),
+                         names.get(held.leaders[name]) if name in held.leaders else None)
+            for name, group in sorted(floors.items(), key=lambda f: floor_key(f[0]))
+        ]
         problems = await self.problem_figures(branch_id, term, since, until)
         return Report(
             branch_id=branch_id, branch_name=branch.name, term=term, since=since, until=until,
@@ -354,8 +465,84 @@ class ReportService:
             wishes_rated=wishes["rated"], wishes_satisfied=wishes["satisfied"],
             sessions_held=len(sessions), attendance_rates=rates,
             notes=await self.repo.note_count(session_ids), top=top, names=names,
+            previous=await self.trend(branch_id, term),
+            eligible_word=eligible_word(self.settings),
+            roster=sorted(members, key=lambda m: (floor_key(m.floor), m.dorm is None,
+                                                  m.dorm or "", m.name, m.user_id)),
+            leaders=held.leaders,
             problems=problems,
+            activities=await self.activities.figures(branch_id, since, until)
+            if self.activities is not None else [],
+            votes=await self.vote_figures(branch_id, since, until),
         )
+
+    async def membership(self, branch_id: int, term: Term) -> Membership:
+        """An ended term's frozen membership (kept when the next term started); the current
+        term's from today's profiles."""
+        floors = self.branches.floors
+        if term.ended_at is not None:
+            frozen, leaders = await floors.frozen(branch_id, term.id)
+            return Membership([m for m in frozen if m.active], leaders,
+                              {m.user_id for m in frozen if not m.active}, True)
+        profiles = await floors.all_profiles(branch_id)
+        return Membership([m for m in profiles if m.active], await floors.leaders(branch_id),
+                          {m.user_id for m in profiles if not m.active}, False)
+
+    @staticmethod
+    def _board(totals: dict[int, int], held: Membership) -> list[tuple[int, int]]:
+        """(user, total) by total: removed people are off the board; an ended term's board
+        holds only its frozen members."""
+        counted = {m.user_id for m in held.members}
+        rows = [(uid, pts) for uid, pts in totals.items()
+                if uid not in held.removed and (not held.frozen or uid in counted)]
+        return sorted(rows, key=lambda r: (-r[1], r[0]))
+
+    async def _attendance(self, branch_id: int, since: int, until: int, eligible_ids: set[int]
+                          ) -> tuple[list[float], list[int], list[dict]]:
+        """Per held session, eligible members who checked in / eligible members."""
+        held_until = min(until, self.clock.timestamp() + 1)
+        sessions = await self.repo.held_sessions(branch_id, since, held_until)
+        session_ids = [s["id"] for s in sessions]
+        present: dict[int, set[int]] = {sid: set() for sid in session_ids}
+        for session_id, user_id in await self.repo.attendee_pairs(session_ids):
+            present[session_id].add(user_id)
+        rates = [len(present[sid] & eligible_ids) / len(eligible_ids)
+                 for sid in session_ids] if eligible_ids else []
+        return rates, session_ids, sessions
+
+    async def trend(self, branch_id: int, term: Term) -> TermTrend | None:
+        """达标率, 出勤率 and 满意度 of the term before ``term`` (None for the first term)."""
+        earlier = [t for t in await self.branches.terms(branch_id) if t.id < term.id]
+        if not earlier:
+            return None
+        last = earlier[-1]  # ended, so its membership is frozen
+        until = last.ended_at if last.ended_at is not None else term.started_at
+        floors, identities = self.branches.floors, list(self.settings.wish_claim_identities)
+        ids, reaching = await floors.frozen_standing(branch_id, last.id, identities,
+                                                     self.settings.points_standard)
+        held = await self.repo.held_sessions(branch_id, last.started_at,
+                                             min(until, self.clock.timestamp() + 1))
+        came = await floors.frozen_attendance(last.id, [s["id"] for s in held], identities)
+        rates = [n / len(ids) for n in came] if ids else []  # as ``_attendance`` counts
+        wishes = await self.repo.wish_figures(branch_id, last.started_at, until)
+        return TermTrend(last.name, ratio(reaching, len(ids)),
+                         sum(rates) / len(rates) if rates else None,
+                         ratio(wishes["satisfied"], wishes["rated"]))
+
+    async def vote_figures(self, branch_id: int, since: int, until: int) -> VoteFigures:
+        """The 投票与问卷 figures of polls and surveys created in [since, until)."""
+        polls = PollRepository(self.db)
+        members = await polls.active_members(branch_id)
+        voters = await polls.turnout_rows(branch_id, since, until)
+        rates = tuple(r for r in (turnout(v, members) for v in voters) if r is not None)
+        surveys = SurveyRepository(self.db)
+        created = await surveys.created_between(branch_id, since, until)
+        answered = invited = 0
+        for survey in created:
+            yes, asked = await response_figures(surveys, survey)
+            answered, invited = answered + yes, invited + asked
+        scores = await surveys.satisfaction_scores(branch_id, since, until)
+        return VoteFigures(len(voters), rates, len(created), answered, invited, tuple(scores))
 
     async def problem_figures(self, branch_id: int, term: Term, since: int,
                               until: int) -> ProblemFigures:

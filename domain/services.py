@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import BranchConfig
+from domain.activities import ActivityService
 from domain.branches import BranchService
 from domain.clock import Clock
 from domain.guard import CommandGuard
 from domain.outbox import OutboxService
 from domain.overview import OverviewService
 from domain.points import PointsService
+from domain.polls import PollService
 from domain.problems import ProblemService
 from domain.reminders import ReminderService
 from domain.report import ReportService
 from domain.sessions import SessionService
+from domain.surveys import SurveyService
 from domain.wishes import WishService
 from storage.database import Database
 
@@ -30,10 +33,13 @@ class Services:
     outbox: OutboxService
     reminders: ReminderService
     sessions: SessionService
+    activities: ActivityService
     reports: ReportService
     overview: OverviewService
     guard: CommandGuard
     problems: ProblemService
+    polls: PollService
+    surveys: SurveyService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -48,10 +54,18 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     wishes = WishService(db, settings, clock, branches, points, outbox)
     reminders = ReminderService(db, settings, clock, branches, outbox)
     sessions = SessionService(db, settings, clock, branches, points, outbox)
+    # a bind that moved a branch's records: the open-session cache of both branches is stale
+    branches.after_merge.append(
+        lambda old, new: [sessions._open_cache.pop(b, None) for b in (old, new)])
+    activities = ActivityService(db, settings, clock, branches, sessions, outbox)
     reports = ReportService(db, settings, clock, branches)
+    reports.activities = activities
     overview = OverviewService(db, settings, branches)
     problems = ProblemService(db, settings, clock, branches, points, outbox)
+    polls = PollService(db, settings, clock, branches, outbox)
+    surveys = SurveyService(db, settings, clock, branches, outbox, sessions, wishes)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
+                    activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings))
+                    guard=CommandGuard(settings), polls=polls, surveys=surveys)

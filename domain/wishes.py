@@ -72,7 +72,7 @@ class WishService:
         if wish.wisher_id == user_id:
             raise DomainError("不能认领自己的心愿。")
         if wish.state is not S.OPEN:
-            raise DomainError(f"心愿 #{wish_id} 当前{wish.state.label}，不能认领。")
+            raise DomainError(await self._not_open(wish))
         limit = self.settings.wish_max_claims
         now = self.clock.timestamp()
         async with self.db.transaction():
@@ -82,8 +82,20 @@ class WishService:
         if not won:
             if await self.repo.count_claims(branch_id, user_id) >= limit:
                 raise DomainError(f"你已有 {limit} 个进行中的认领，先完成或放弃一个再来。")
+            taken = await self.get(branch_id, wish_id)
+            if taken.state is not S.OPEN:
+                raise DomainError("来晚了一步：" + await self._not_open(taken))
             raise DomainError(f"心愿 #{wish_id} 刚刚被别人认领了。")
         return await self.get(branch_id, wish_id)
+
+    async def _not_open(self, wish: Wish) -> str:
+        """Why a wish cannot be claimed: by whom it is taken, or its state."""
+        if wish.claimer_id is not None and wish.state in (S.CLAIMED, S.AWAITING_RATING):
+            names = await self.branches.names(wish.branch_id, [wish.claimer_id])
+            who = names.get(wish.claimer_id, str(wish.claimer_id))
+            doing = "认领" if wish.state is S.CLAIMED else "完成服务，正在等待评价"
+            return f"心愿 #{wish.id} 已由 {who} {doing}，不能再认领。看看其他心愿：/心愿 列表"
+        return f"心愿 #{wish.id} 当前{wish.state.label}，不能认领。"
 
     async def give_up(self, branch_id: int, wish_id: int, user_id: int) -> Wish:
         wish = await self.get(branch_id, wish_id)

@@ -72,6 +72,13 @@ def person(token: Token | None) -> int | None:
     return None
 
 
+def not_a_qq(token: Token | None) -> str | None:
+    """Why a written number is not a QQ number (for ``Usage(detail)``); None otherwise."""
+    if isinstance(token, str) and token.lstrip("@").isdigit() and person(token) is None:
+        return f"「{token[:20]}」不是 QQ 号：QQ 号是 5 到 12 位数字，也可以直接 @ 这个人。"
+    return None
+
+
 def record_id(token: Token | None) -> int | None:
     """A record number written ``12`` or ``#12``."""
     if isinstance(token, str) and (m := _ID.match(token)):

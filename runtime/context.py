@@ -89,10 +89,17 @@ async def command_context(event: MessageEvent, bot: Bot | None = None) -> Ctx:
     role = getattr(event.sender, "role", None)
     if group_id is not None:
         role = await group_role(bot, svc, group_id, int(event.user_id), role)
+    user_id = int(event.user_id)
+
+    async def ask_role(other_group: int) -> str | None:  # the sender's role in another group
+        return await group_role(bot, svc, other_group, user_id, None)
+
     actor = Actor(
-        user_id=int(event.user_id),
+        user_id=user_id,
         is_superuser=is_superuser(event.user_id),
         is_group_admin=group_id is not None and role in ("owner", "admin"),
+        group_id=group_id,
+        ask_role=ask_role if group_id is not None and bot is not None else None,
     )
     branch = (await svc.branches.find_branch_for_group(group_id)
               if group_id is not None else None)

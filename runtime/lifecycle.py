@@ -69,7 +69,12 @@ driver = get_driver()
 async def _start() -> None:
     settings = get_plugin_config(BranchConfig)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
-    svc = await open_services(settings)
+    clock = None
+    if settings.playground_mode:  # python -m tools.playground only: a clock `:skip` moves on
+        from domain.clock import OffsetClock
+
+        clock = OffsetClock(settings.branch_timezone)
+    svc = await open_services(settings, clock)
     install(svc)
     logger.info(f"database ready at {settings.branch_db_path} "
                 f"(schema v{await svc.db.user_version()})")
@@ -79,6 +84,10 @@ async def _start() -> None:
     _dispatcher = OutboxDispatcher(svc)
     _dispatcher.start()
     await run_ready_hooks(svc)
+    if settings.playground_mode:
+        from runtime.playground import enable
+
+        enable(svc, _dispatcher)
 
 
 @driver.on_shutdown

@@ -159,9 +159,17 @@ class OutboxDispatcher:
         attempts = message.attempts + 1
         error = f"{type(exc).__name__}: {exc}"
         where = f"{message.target_type} {message.target_id}"
-        if attempts > self.svc.settings.send_max_retries:
+        if attempts > self.svc.settings.send_max_retries or message.fallback_segments:
             async with self.svc.db.transaction():
                 await self.repo.mark_failed(message.id, error)
+            if message.fallback_segments and message.via_group_id:
+                # a private note that cannot arrive is told in the group instead, at once
+                await self.svc.outbox.to_group(message.via_group_id, message.fallback_segments,
+                                               f"{message.kind}_fallback",
+                                               branch_id=message.branch_id)
+                logger.warning(f"outbox #{message.id} to {where} failed ({error}); "
+                               "told the group instead")
+                return
             logger.error(f"outbox #{message.id} to {where} failed for good after {attempts} "
                          f"attempts ({error}); text: {message.text!r}")
             return

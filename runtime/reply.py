@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nonebot.adapters.onebot.v11 import Message, MessageSegment
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
 
 
 def text(content: str) -> Message:
@@ -38,3 +39,16 @@ def paginate(lines: list[str], limit: int) -> list[str]:
 
 def shorten(content: str, size: int = 30) -> str:
     return content if len(content) <= size else content[: size - 1] + "…"
+
+
+async def send_private(bot: Bot, user_id: int, group_id: int | None, content: str) -> bool:
+    """Private message; through the group (temp session) for non-friends. False if it failed."""
+    params = {"user_id": user_id, "message": text(content)}
+    if group_id:
+        params["group_id"] = group_id
+    try:
+        await bot.call_api("send_private_msg", **params)
+    except Exception as exc:
+        logger.warning(f"private message to {user_id} failed: {exc}")
+        return False
+    return True

@@ -14,7 +14,6 @@ with its message; anything else is logged and answered politely.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,7 +136,8 @@ class Route:
 
 class Conversation:
     """A multi-turn exchange (a survey answered step by step): plain text from this person in
-    this chat goes to ``feed`` until it returns ``False`` or the conversation expires."""
+    this chat goes to ``feed`` until it returns ``False`` or the conversation expires.
+    ``expires_at`` is Unix seconds on the services' clock (``svc.clock``)."""
 
     def __init__(self, expires_at: float) -> None:
         self.expires_at = expires_at
@@ -269,7 +269,7 @@ class Router:
     async def feed_conversation(self, bot: Bot, event: MessageEvent,
                                 conversation: Conversation) -> None:
         try:
-            if conversation.expires_at < time.time():
+            if conversation.expires_at < lifecycle.services().clock.now().timestamp():
                 self.end_conversation(event)
                 await conversation.expired(bot, event)
                 return

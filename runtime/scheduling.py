@@ -20,22 +20,45 @@ def job_id(reminder_id: int) -> str:
     return f"{JOB_PREFIX}{reminder_id}"
 
 
-class ReminderScheduler:
+class StoredJobs:
+    """APScheduler jobs for records kept in the database (the base of each feature's
+    scheduler service): the services, and what to do when a job with ``missed_prefix`` in its
+    id ran later than its grace (``missed(record_id)``, run as a task the service keeps)."""
+
+    missed_prefix: str | None = None
+
+    def __init__(self, scheduler: BaseScheduler, get_services: Callable[[], Services]) -> None:
+        self.scheduler = scheduler
+        self._get_services = get_services
+        self._tasks: set[asyncio.Task] = set()
+        if self.missed_prefix is not None:
+            scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+
+    @property
+    def svc(self) -> Services:
+        return self._get_services()
+
+    async def missed(self, record_id: int) -> None:
+        """A job for ``record_id`` ran later than the grace."""
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        job = str(event.job_id)
+        if self.missed_prefix is None or not job.startswith(self.missed_prefix):
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.missed(int(job.removeprefix(self.missed_prefix))))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class ReminderScheduler(StoredJobs):
     """One date job per active reminder, at its planned next firing (always timezone-aware).
 
     After each firing the next one is read back from the database and armed, so the database
     stays the only record of what is planned and a restart re-arms exactly the same jobs.
     """
 
-    def __init__(self, scheduler: BaseScheduler, get_services: Callable[[], Services]) -> None:
-        self.scheduler = scheduler
-        self._get_services = get_services
-        self._tasks: set[asyncio.Task] = set()
-        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
-
-    @property
-    def svc(self) -> Services:
-        return self._get_services()
+    missed_prefix = JOB_PREFIX
 
     def arm(self, reminder: Reminder) -> None:
         if reminder.state != "active" or reminder.next_fire_at is None:
@@ -72,40 +95,23 @@ class ReminderScheduler:
         else:
             self.arm(reminder)
 
-    def _on_missed(self, event: JobExecutionEvent) -> None:
+    async def missed(self, reminder_id: int) -> None:
         """The loop was too late (longer than the grace): skip this one, plan the next."""
-        if not str(event.job_id).startswith(JOB_PREFIX):
-            return
-        reminder_id = int(str(event.job_id).removeprefix(JOB_PREFIX))
         logger.warning(f"reminder #{reminder_id} missed its time: skipped")
-
-        async def skip() -> None:
-            await self.svc.reminders.skip_missed(reminder_id)
-            await self._rearm(reminder_id)
-
-        task = asyncio.get_running_loop().create_task(skip())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.svc.reminders.skip_missed(reminder_id)
+        await self._rearm(reminder_id)
 
 
 SESSION_PREFIX = "session:"
 
 
-class SessionScheduler:
+class SessionScheduler(StoredJobs):
     """Date jobs for each session's built-in messages (group reminder, leader, summary).
 
     Re-armed from the database at start-up; a message missed while down is sent if at most
     ``misfire_grace_minutes`` late, else skipped and logged. The outbox's dedupe key makes a
     repeated firing harmless.
     """
-
-    def __init__(self, scheduler: BaseScheduler, get_services: Callable[[], Services]) -> None:
-        self.scheduler = scheduler
-        self._get_services = get_services
-
-    @property
-    def svc(self) -> Services:
-        return self._get_services()
 
     def arm(self, session) -> None:
         now = self.svc.clock.timestamp()

@@ -38,13 +38,24 @@ BREAKDOWN_SQL = (
     "SELECT category, SUM(delta) FROM ledger "
     "WHERE branch_id = ? AND term_id = ? AND user_id = ? GROUP BY category"
 )
+# A removed member (inactive profile) is off the boards; ``{t}`` is the points_agg alias.
+ON_BOARD = ("NOT EXISTS (SELECT 1 FROM members m WHERE m.branch_id = {t}.branch_id "
+            "AND m.user_id = {t}.user_id AND m.active = 0)")
+# Counts over a board: all rows counted by the rank index, less the few removed members' rows
+# (found through the partial index ix_members_removed; CROSS JOIN keeps members the outer
+# loop), so the counts stay index range scans.
+_REMOVED_ROWS = ("(SELECT COUNT(*) FROM members m CROSS JOIN points_agg r "
+                 "ON r.branch_id = m.branch_id AND r.period = a.period AND r.user_id = m.user_id "
+                 "WHERE m.branch_id = a.branch_id AND m.active = 0{cond})")
 STANDING_SQL = (
     "SELECT a.total, "
     "(SELECT COUNT(*) FROM points_agg b WHERE b.branch_id = a.branch_id "
-    " AND b.period = a.period AND b.total > a.total) + 1, "
+    " AND b.period = a.period AND b.total > a.total) "
+    f"- {_REMOVED_ROWS.format(cond=' AND r.total > a.total')} + 1, "
     "(SELECT COUNT(*) FROM points_agg c WHERE c.branch_id = a.branch_id "
-    " AND c.period = a.period) "
-    "FROM points_agg a WHERE a.branch_id = ? AND a.period = ? AND a.user_id = ?"
+    f" AND c.period = a.period) - {_REMOVED_ROWS.format(cond='')} "
+    "FROM points_agg a WHERE a.branch_id = ? AND a.period = ? AND a.user_id = ? "
+    f"AND {ON_BOARD.format(t='a')}"
 )
 PARTNER_SQL = (
     "SELECT p.helper_id, p.helped_id FROM pairs p WHERE p.pairing_id = "
@@ -140,10 +151,11 @@ class LedgerRepository:
     # boards, from the maintained aggregates --------------------------------------------------
 
     async def board(self, branch_id: int, period: str, limit: int) -> list[tuple[int, int]]:
-        """The top ``limit`` (user, total) of a period, highest first (ties by QQ number)."""
+        """The top ``limit`` (user, total) of a period, highest first (ties by QQ number);
+        removed members are off the board."""
         rows = await self.db.fetchall(
-            "SELECT user_id, total FROM points_agg WHERE branch_id = ? AND period = ? "
-            "ORDER BY total DESC, user_id LIMIT ?",
+            "SELECT user_id, total FROM points_agg a WHERE branch_id = ? AND period = ? "
+            f"AND {ON_BOARD.format(t='a')} ORDER BY total DESC, user_id LIMIT ?",
             (branch_id, period, limit),
         )
         return [(r[0], r[1]) for r in rows]
@@ -156,8 +168,11 @@ class LedgerRepository:
 
     async def count_ranked(self, branch_id: int, period: str) -> int:
         return await self.db.fetchval(
-            "SELECT COUNT(*) FROM points_agg WHERE branch_id = ? AND period = ?",
-            (branch_id, period), default=0,
+            "SELECT COUNT(*) - (SELECT COUNT(*) FROM members m CROSS JOIN points_agg r "
+            "ON r.branch_id = m.branch_id AND r.period = ? AND r.user_id = m.user_id "
+            "WHERE m.branch_id = ? AND m.active = 0) "
+            "FROM points_agg WHERE branch_id = ? AND period = ?",
+            (period, branch_id, branch_id, period), default=0,
         )
 
     async def period_totals(self, branch_id: int, period: str) -> dict[int, int]:

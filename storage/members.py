@@ -20,6 +20,7 @@ def _member(row) -> Member:
 GET_ACTIVE_SQL = (
     f"SELECT {_COLUMNS} FROM members WHERE branch_id = ? AND user_id = ? AND active = 1"
 )
+GET_ANY_SQL = f"SELECT {_COLUMNS} FROM members WHERE branch_id = ? AND user_id = ?"
 
 
 def member_of(row) -> Member | None:

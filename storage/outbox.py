@@ -20,6 +20,7 @@ class OutboxMessage:
     kind: str
     attempts: int
     next_attempt_at: float
+    fallback_segments: list[dict] | None = None  # told to the group if a private send fails
 
     @property
     def target_key(self) -> str:
@@ -31,13 +32,15 @@ class OutboxMessage:
 
 
 _COLUMNS = ("id, branch_id, target_type, target_id, via_group_id, segments, kind, attempts, "
-            "next_attempt_at")
+            "next_attempt_at, fallback_segments")
 _O_COLUMNS = ", ".join(f"o.{c}" for c in _COLUMNS.split(", "))
 
 
 def _message(row) -> OutboxMessage:
     data = dict(row)
     data["segments"] = json.loads(data["segments"])
+    if data.get("fallback_segments"):
+        data["fallback_segments"] = json.loads(data["fallback_segments"])
     return OutboxMessage(**data)
 
 
@@ -47,14 +50,17 @@ class OutboxRepository:
 
     async def add(self, *, branch_id: int | None, target_type: str, target_id: int,
                   segments: list[dict], kind: str, now: float, dedupe_key: str | None = None,
-                  via_group_id: int | None = None) -> int | None:
+                  via_group_id: int | None = None,
+                  fallback: list[dict] | None = None) -> int | None:
         """Queue one message; None when ``dedupe_key`` was queued before."""
         try:
             cur = await self.db.execute(
                 "INSERT INTO outbox (branch_id, target_type, target_id, via_group_id, segments, "
-                "kind, dedupe_key, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                "kind, dedupe_key, next_attempt_at, created_at, fallback_segments) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (branch_id, target_type, target_id, via_group_id,
-                 json.dumps(segments, ensure_ascii=False), kind, dedupe_key, now, int(now)),
+                 json.dumps(segments, ensure_ascii=False), kind, dedupe_key, now, int(now),
+                 json.dumps(fallback, ensure_ascii=False) if fallback else None),
             )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):

@@ -5,17 +5,18 @@ from __future__ import annotations
 import sqlite3
 
 from storage.ledger import PARTNER_SQL, partner_of, points_of_sync
-from storage.members import GET_ACTIVE_SQL, member_of
+from storage.members import GET_ANY_SQL, member_of
 from storage.wishes import wishes_of_sync
 
 
 def member_overview_sync(conn: sqlite3.Connection, branch_id: int, term_id: int, user_id: int,
                          wish_limit: int) -> dict:
-    """Everything ``/我的`` shows: profile, term points and standing, partner, wishes."""
+    """Everything ``/我的`` shows: profile (a removed one too), term points and standing,
+    partner, wishes."""
     breakdown, standing = points_of_sync(conn, branch_id, term_id, user_id)
     wishes, claims = wishes_of_sync(conn, branch_id, user_id, wish_limit)
     return {
-        "member": member_of(conn.execute(GET_ACTIVE_SQL, (branch_id, user_id)).fetchone()),
+        "member": member_of(conn.execute(GET_ANY_SQL, (branch_id, user_id)).fetchone()),
         "breakdown": breakdown,
         "standing": standing,
         "partner": partner_of(conn.execute(

@@ -93,6 +93,12 @@ class ProblemRepository:
         )
         return _problem(row) if row else None
 
+    async def get_any(self, problem_id: int) -> Problem | None:
+        """A problem by number in whatever branch (a private chat names no branch)."""
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM problems WHERE id = ?",
+                                     (problem_id,))
+        return _problem(row) if row else None
+
     async def transition(self, branch_id: int, problem_id: int,
                          expected: Iterable[ProblemState], new: ProblemState | None, *,
                          bump_reopen: bool = False, first_taken_at: int | None = None,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from storage.database import Database
 from storage.problems import Targets, missed_target_sql
 
 
 def _numbers(joined: str | None) -> list[int]:
-    """The integers of a ``group_concat`` (one string instead of thousands of rows)."""
-    return [int(x) for x in joined.split(",")] if joined else []
+    """The integers of a ``group_concat`` (one string instead of thousands of rows), read by
+    the JSON parser: a comma-separated list of integers is a JSON array's body."""
+    return json.loads(f"[{joined}]") if joined else []
 
 
 class ReportRepository:
@@ -38,12 +41,15 @@ class ReportRepository:
         )
         return [dict(r) for r in rows]
 
-    async def held_sessions(self, branch_id: int, since: int, until: int) -> list[dict]:
-        """Sessions not cancelled that started in [since, until)."""
+    async def held_sessions(self, branch_id: int, since: int, until: int,
+                            kind: str | None = "导学") -> list[dict]:
+        """Activities of ``kind`` (every kind if None) not cancelled that started in
+        [since, until)."""
         rows = await self.db.fetchall(
-            "SELECT id, topic, starts_at, ends_at, leader_id FROM sessions WHERE branch_id = ? "
-            "AND state = 'scheduled' AND starts_at >= ? AND starts_at < ? ORDER BY starts_at, id",
-            (branch_id, since, until),
+            "SELECT id, topic, starts_at, ends_at, leader_id, kind, capacity FROM sessions "
+            "WHERE branch_id = ? AND state = 'scheduled' AND starts_at >= ? AND starts_at < ? "
+            "AND (? IS NULL OR kind = ?) ORDER BY starts_at, id",
+            (branch_id, since, until, kind, kind),
         )
         return [dict(r) for r in rows]
 
@@ -68,6 +74,16 @@ class ReportRepository:
             session_ids,
         )
         return [(r[0], r[1]) for r in rows]
+
+    async def notes(self, session_ids: list[int]) -> list[dict]:
+        """The reading notes of these sessions, by session and time."""
+        if not session_ids:
+            return []
+        marks = ",".join("?" * len(session_ids))
+        rows = await self.db.fetchall(
+            "SELECT id, session_id, user_id, content, created_at FROM notes "
+            f"WHERE session_id IN ({marks}) ORDER BY session_id, created_at, id", session_ids)
+        return [dict(r) for r in rows]
 
     async def note_count(self, session_ids: list[int]) -> int:
         if not session_ids:

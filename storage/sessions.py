@@ -24,6 +24,22 @@ class SessionRow:
     code: str | None
     state: str
     created_at: int
+    kind: str = "导学"
+    capacity: int | None = None  # places, for kinds with sign-up
+    signup_deadline: int | None = None  # NULL: sign-up closes at the start
+    place: str | None = None
+    code_secret: str | None = None  # rotating code (TOTP); NULL: ``code`` is fixed, or none
+    screen_token: str | None = None  # opens the screen page (投屏页) during check-in
+
+    @property
+    def has_code(self) -> bool:
+        """Whether check-in needs a code (rotating, or a fixed one from before rotation)."""
+        return self.code_secret is not None or self.code is not None
+
+    @property
+    def label(self) -> str:
+        """How the activity is named in replies: ``导学 #3``, ``微分享 #7``."""
+        return f"{self.kind} #{self.id}"
 
 
 @dataclass(frozen=True)
@@ -36,8 +52,10 @@ class CheckinRow:
     reason: str | None
 
 
-_S = ("id, branch_id, group_id, topic, starts_at, ends_at, leader_id, creator_id, code, state, "
-      "created_at")
+SESSION_COLUMNS = _S = (
+    "id, branch_id, group_id, topic, starts_at, ends_at, leader_id, creator_id, code, state, "
+    "created_at, kind, capacity, signup_deadline, place, code_secret, screen_token"
+)
 
 
 class SessionRepository:
@@ -46,13 +64,37 @@ class SessionRepository:
 
     async def create(self, *, branch_id: int, group_id: int | None, topic: str, starts_at: int,
                      ends_at: int, leader_id: int, creator_id: int, code: str | None,
-                     now: int) -> int:
+                     now: int, kind: str = "导学", capacity: int | None = None,
+                     signup_deadline: int | None = None, place: str | None = None) -> int:
         cur = await self.db.execute(
             "INSERT INTO sessions (branch_id, group_id, topic, starts_at, ends_at, leader_id, "
-            "creator_id, code, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (branch_id, group_id, topic, starts_at, ends_at, leader_id, creator_id, code, now),
+            "creator_id, code, created_at, kind, capacity, signup_deadline, place) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (branch_id, group_id, topic, starts_at, ends_at, leader_id, creator_id, code, now,
+             kind, capacity, signup_deadline, place),
         )
         return cur.lastrowid
+
+    async def set_rotating_code(self, session_id: int, code_secret: str | None,
+                                screen_token: str) -> None:
+        """Give a new session its code secret (None: no code) and screen-page token."""
+        await self.db.execute(
+            "UPDATE sessions SET code = NULL, code_secret = ?, screen_token = ? WHERE id = ?",
+            (code_secret, screen_token, session_id),
+        )
+
+    async def by_screen_token(self, token: str) -> SessionRow | None:
+        row = await self.db.fetchone(f"SELECT {_S} FROM sessions WHERE screen_token = ?",
+                                     (token,))
+        return SessionRow(**dict(row)) if row else None
+
+    async def branches_of(self, user_id: int) -> list[int]:
+        """The branches where ``user_id`` has an active profile."""
+        rows = await self.db.fetchall(
+            "SELECT branch_id FROM members WHERE user_id = ? AND active = 1 ORDER BY branch_id",
+            (user_id,),
+        )
+        return [r[0] for r in rows]
 
     async def get(self, session_id: int, branch_id: int | None = None) -> SessionRow | None:
         sql = f"SELECT {_S} FROM sessions WHERE id = ?"
@@ -63,12 +105,13 @@ class SessionRepository:
         row = await self.db.fetchone(sql, params)
         return SessionRow(**dict(row)) if row else None
 
-    async def between(self, branch_id: int, since: int, until: int,
-                      limit: int) -> list[SessionRow]:
+    async def between(self, branch_id: int, since: int, until: int, limit: int,
+                      kind: str | None = None) -> list[SessionRow]:
+        """Activities starting in [since, until), of one ``kind`` or (None) of every kind."""
         rows = await self.db.fetchall(
             f"SELECT {_S} FROM sessions WHERE branch_id = ? AND starts_at >= ? AND starts_at < ? "
-            "ORDER BY starts_at, id LIMIT ?",
-            (branch_id, since, until, limit),
+            "AND (? IS NULL OR kind = ?) ORDER BY starts_at, id LIMIT ?",
+            (branch_id, since, until, kind, kind, limit),
         )
         return [SessionRow(**dict(r)) for r in rows]
 
@@ -172,7 +215,7 @@ class SessionRepository:
             f"SELECT {', '.join('s.' + c.strip() for c in _S.split(','))} FROM sessions s "
             "JOIN checkins c ON c.session_id = s.id AND c.user_id = ? "
             "WHERE s.branch_id = ? AND s.state = 'scheduled' AND s.ends_at >= ? "
-            "ORDER BY s.starts_at DESC, s.id DESC LIMIT 1",
+            "AND s.kind = '导学' ORDER BY s.starts_at DESC, s.id DESC LIMIT 1",
             (user_id, branch_id, ended_after),
         )
         return SessionRow(**dict(row)) if row else None

@@ -3,8 +3,11 @@
     python -m tools.export --branch 1 [--term 名称或#编号] -o out.xlsx [--db data/zhibu.db]
 
 Sheets: 汇总 (the /统计 figures, then raw numbers for checking), 积分流水, 成员, 心愿, 导学,
-签到, 缺勤, 民情 (one row per problem raised in the term, with every timestamp; the content of
-privately raised problems included, as the export is for admins only). The figures come
+签到, 缺勤, 读书笔记 (the notes of the term's sessions, in full), 民情 (one row per problem
+raised in the term, with every timestamp; the content of privately raised problems included,
+as the export is for admins only), and one sheet per survey started in the term (问卷#N: a row
+per response; anonymous surveys have no QQ, name or time column and their rows are in random
+order). The figures come
 from ``ReportService.build_unchecked``, and every per-row sheet is read in the same database
 transaction, so the sheets add up to the report's numbers.
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -45,6 +49,8 @@ RAW_SECTION = "原始数值（核对用）"
 EXCEL_TEXT_LIMIT = 32767
 MIN_WIDTH, MAX_WIDTH = 6, 60
 BOLD = Font(bold=True)
+SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")  # characters Excel refuses in a sheet name
+SHEET_NAME_MAX = 31
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         report = await svc.reports.build_unchecked(branch_id, term_word, group_members)
         term = report.term
         entries = await ledger.term_entries(branch_id, term.id)
-        members = await svc.branches.members.list_active(branch_id)
+        members = report.roster  # the term's membership as the report counts it
         totals = await ledger.period_totals(branch_id, f"term:{term.id}")
         wishes = await repo.wishes(branch_id, report.since, report.until)
         problems = await repo.problems(branch_id, report.since, report.until,
@@ -150,6 +156,7 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         held_until = min(report.until, clock.timestamp() + 1)
         sessions = await repo.held_sessions(branch_id, report.since, held_until)
         checkins = await repo.attendance([s["id"] for s in sessions])
+        notes = await repo.notes([s["id"] for s in sessions])
         people: set[int] = {e.user_id for e in entries}
         people |= {e.operator_id for e in entries if e.operator_id is not None}
         people |= {w[k] for w in wishes for k in ("wisher_id", "claimer_id") if w[k] is not None}
@@ -157,7 +164,10 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         people |= {c[k] for c in checkins for k in ("user_id", "operator_id") if c[k] is not None}
         people |= {p[k] for p in problems for k in ("reporter_id", "handler_id")
                    if p[k] is not None}
+        people |= {n["user_id"] for n in notes}
         names = await svc.branches.names(branch_id, people)
+        surveys = await svc.surveys.sheets(branch_id, report.since, report.until)
+        activity_sheets = await svc.activities.sheets(branch_id, report.since, report.until)
 
     def name_of(uid: int) -> str:
         return names.get(uid, str(uid))
@@ -186,7 +196,7 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
     raw: list[tuple[str, object]] = [
         ("成员数", report.members),
         ("群成员数", report.group_members),
-        ("应服务成员数", report.eligible),
+        (f"{report.eligible_word}人数", report.eligible),
         ("达标人数", report.reaching_standard),
         ("心愿收集", report.wishes_posted),
         ("心愿认领", report.wishes_claimed),
@@ -213,6 +223,15 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         ("解决用时90%(小时)", rounded(pf.resolution_p90)),
         ("上学期首次响应中位(小时)", rounded(pf.previous_first_response_median)),
         ("响应速度提升", Fraction(pf.response_improvement)),
+        ("投票举办", report.votes.polls),
+        ("投票平均参与率", Fraction(report.votes.mean_turnout)),
+        ("问卷发放", report.votes.surveys),
+        ("问卷邀请人次", report.votes.invited),
+        ("问卷回收人次", report.votes.answered),
+        ("问卷回收率", Fraction(report.votes.response_rate)),
+        ("问卷满意度评分数", len(report.votes.scores)),
+        ("问卷满意度均分", rounded(report.votes.satisfaction_mean)),
+        ("问卷满意(4–5)占比", Fraction(report.votes.satisfied_share)),
     ]
     for label, value in raw:
         sheet.row(label, value)
@@ -230,12 +249,13 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
     # 成员 ------------------------------------------------------------------------------------
     sheet = SheetWriter(wb.create_sheet("成员"),
                         ("QQ", "姓名", "身份", "支委", "书记", "楼层", "宿舍", "本学期积分",
-                         "是否达标"))
+                         "是否达标", "党小组组长"))
     for m in members:
         points = totals.get(m.user_id, 0)
         reached = yes_no(points >= standard) if m.user_id in eligible_ids else "—"
         sheet.row(m.user_id, m.name, m.identity, yes_no(m.is_committee), yes_no(m.is_secretary),
-                  m.floor, m.dorm, points, reached)
+                  m.floor, m.dorm, points, reached,
+                  yes_no(m.floor is not None and report.leaders.get(m.floor) == m.user_id))
     sheet.finish()
 
     # 心愿 ------------------------------------------------------------------------------------
@@ -269,7 +289,8 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
                         ("导学编号", "QQ", "姓名", "时间", "方式", "补签人", "原因"))
     for c in checkins:
         sheet.row(c["session_id"], c["user_id"], name_of(c["user_id"]), when(c["at"]),
-                  METHOD_LABELS.get(c["method"], c["method"]), person(c["operator_id"]),
+                  "导学人" if c["method"] == "manual" and c["operator_id"] is None  # issue 13
+                  else METHOD_LABELS.get(c["method"], c["method"]), person(c["operator_id"]),
                   c["reason"])
     sheet.finish()
 
@@ -278,6 +299,15 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         for m in eligible:
             if m.user_id not in present[s["id"]]:
                 sheet.row(s["id"], s["topic"], m.user_id, m.name, m.floor)
+    sheet.finish()
+
+    # 读书笔记 ----------------------------------------------------------------------------------
+    topics = {s["id"]: s["topic"] for s in sessions}
+    sheet = SheetWriter(wb.create_sheet("读书笔记"),
+                        ("导学编号", "主题", "QQ", "姓名", "提交时间", "字数", "内容"))
+    for n in notes:
+        sheet.row(n["session_id"], topics.get(n["session_id"]), n["user_id"],
+                  name_of(n["user_id"]), when(n["created_at"]), len(n["content"]), n["content"])
     sheet.finish()
 
     # 民情 ------------------------------------------------------------------------------------
@@ -298,6 +328,21 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
                   span(p["raised_at"], p["taken_at"]), span(p["raised_at"], p["solved_at"]),
                   "—" if closed else yes_no(bool(p["overdue"])))
     sheet.finish()
+
+    # 活动 and 出勤 (every kind but 导学, which has its own sheets above) ------------------------
+    for title, headers, rows in activity_sheets:
+        sheet = SheetWriter(wb.create_sheet(title), headers)
+        for row in rows:
+            sheet.row(*row)
+        sheet.finish()
+
+    # 问卷: one sheet per survey; anonymous ones carry no identity or time column -------------
+    for survey, headers, rows in surveys:
+        title = SHEET_NAME_BAD.sub("", f"问卷#{survey.id} {survey.title}")[:SHEET_NAME_MAX]
+        sheet = SheetWriter(wb.create_sheet(title), headers)
+        for row in rows:
+            sheet.row(*row)
+        sheet.finish()
 
     await asyncio.to_thread(wb.save, str(path))
     return report, ExportCounts(members=len(members), entries=len(entries))

@@ -1,7 +1,10 @@
 from nonebot.plugin import PluginMetadata
 
+from domain.errors import Forbidden
 from runtime.args import record_id
+from runtime.backups import backup_service
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
+from storage.backup import BackupError
 
 
 async def branch_info(call: Call):
@@ -22,7 +25,18 @@ async def bind_group(call: Call):
     if target is None:
         raise Usage()
     bound = await call.ctx.svc.branches.bind(call.ctx.group_id, target, call.ctx.actor)
-    return f"本群已并入支部 #{bound.id}「{bound.name}」，之后的心愿、积分等都记在该支部。"
+    lines = [f"本群已并入支部 #{bound.id}「{bound.name}」，之后的心愿、积分等都记在该支部。"]
+    if bound.source is not None:
+        moved = bound.summary()
+        old = f"原支部 #{bound.source.id}「{bound.source.name}」"
+        if moved:
+            shared = (f"（其中 {bound.shared} 人原已在本支部登记，档案已合并）"
+                      if bound.shared else "")
+            lines.append(f"{old}的记录已一并转入：{moved}{shared}。")
+        if bound.other_groups:
+            lines.append(f"{old}的其他群也一并并入："
+                         + "、".join(str(g) for g in bound.other_groups) + "。")
+    return "\n".join(lines)
 
 
 async def create_branch(call: Call):
@@ -44,15 +58,31 @@ async def rename_branch(call: Call):
     return f"支部已改名为「{renamed.name}」。"
 
 
+async def backup_now(call: Call):
+    if call.tokens:
+        raise Usage()
+    if not call.ctx.actor.is_superuser:
+        raise Forbidden("只有超级管理员（SUPERUSERS）可以备份数据库。")
+    try:
+        result = await backup_service(call.ctx.svc).run()
+    except (BackupError, OSError) as exc:
+        return f"备份失败：{exc}"
+    pruned = f"\n按保留份数删除了 {len(result.pruned)} 份较旧的备份。" if result.pruned else ""
+    return f"已备份到 {result.describe()}{pruned}"
+
+
 BRANCH = Command("支部", aliases=("branch",), subs=(
     Sub("信息", branch_info, "/支部 信息 —— 支部名称、编号、绑定的群和人数", aliases=("info",),
         default=True),
     Sub("创建", create_branch, "/支部 创建 <名称> —— 把本群设为一个新支部（本群群主或管理员）",
         aliases=("create",), setup=True),
-    Sub("绑定", bind_group, "/支部 绑定 <支部编号> —— 把本群并入已有支部"
-        "（需本群管理员且是该支部支委/书记），如 /支部 绑定 #1", aliases=("bind",), setup=True),
+    Sub("绑定", bind_group, "/支部 绑定 <支部编号> —— 把本群并入已有支部，本群已有的成员、"
+        "心愿和积分一并转入（需本群群主/管理员，且是该支部支委/书记或其群的群主/管理员），"
+        "如 /支部 绑定 #1", aliases=("bind",), setup=True),
     Sub("命名", rename_branch, "/支部 命名 <名称> —— 修改支部名称（管理员）",
         aliases=("rename",), admin=True),
+    Sub("备份", backup_now, "/支部 备份 —— 立即备份数据库并告知位置（超级管理员）",
+        aliases=("backup",), private=True, setup=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

@@ -1,9 +1,12 @@
 from nonebot.plugin import PluginMetadata
 
-from domain.branches import ROLE_WORDS
-from runtime.args import person, word
+from domain.branches import IDENTITY_SHORT, LEADER_WORDS, ROLE_WORDS
+from domain.floors import normalize_floor
+from runtime.args import not_a_qq, person, word
 from runtime.reply import paginate
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
+
+from .roster import export_roster, import_roster
 
 
 async def register_profile(call: Call):
@@ -24,12 +27,18 @@ async def show_me(call: Call):
     ctx = call.ctx
     seen = await ctx.svc.overview.of_member(ctx.branch.id, ctx.user_id)
     member, summary = seen.member, seen.summary
-    if member is None:
+    if seen.removed is not None:
+        lines = [f"{seen.removed.name}（{seen.removed.user_id}），你的档案已被管理员从本支部移除，"
+                 "积分记录保留，但不再参加排名。如有误请联系支委，或发送 /登记 <姓名> [楼层] "
+                 "[宿舍] 重新登记。"]
+    elif member is None:
         lines = ["你还没有登记，发送 /登记 <姓名> [楼层] [宿舍] 建立档案。"]
     else:
         where = " ".join(x for x in (member.floor, member.dorm) if x) or "未填楼层宿舍"
         lines = [f"{member.name}（{member.user_id}）· {member.titles} · {where}"]
     rank = f"第 {summary.rank} 名" if summary.rank else "暂无排名"
+    if seen.removed is not None:
+        rank = "已移除，不参加排名"
     lines.append(f"{summary.term.name}积分：{summary.total}（{rank}）")
     if seen.partner is not None:
         partner_id, helping = seen.partner
@@ -50,16 +59,20 @@ async def set_member_role(call: Call):
     tokens = call.tokens
     target, role = person(tokens[0] if tokens else None), word(tokens, 1)
     if target is None or role is None or len(tokens) != 2:
-        raise Usage()
+        raise Usage(not_a_qq(tokens[0]) if tokens else None)
     ctx = call.ctx
     member = await ctx.svc.branches.set_role(ctx.branch.id, ctx.actor, target, role)
+    if role == "组长":
+        return f"{member.name}（{member.user_id}）现在是{member.floor}党小组组长。"
+    if role in LEADER_WORDS:
+        return f"{member.name}（{member.user_id}）不再是党小组组长。"
     return f"{member.name}（{member.user_id}）现在是：{member.titles}。"
 
 
 async def remove_member(call: Call):
     target = person(call.tokens[0]) if len(call.tokens) == 1 else None
     if target is None:
-        raise Usage()
+        raise Usage(not_a_qq(call.tokens[0]) if call.tokens else None)
     ctx = call.ctx
     removed = await ctx.svc.branches.remove(ctx.branch.id, ctx.actor, target)
     return f"已移除 {removed.name}（{removed.user_id}）的档案，积分记录保留。"
@@ -72,12 +85,16 @@ async def list_members(call: Call):
     ctx = call.ctx
     members = await ctx.svc.branches.list_members(ctx.branch.id, ctx.actor, floor)
     if not members:
-        return "还没有成员登记。" if floor is None else f"{floor} 没有成员。"
+        return "还没有成员登记。" if floor is None else f"{normalize_floor(floor)} 没有成员。"
+    leaders = await ctx.svc.branches.floor_leaders(ctx.branch.id)
+    names = {m.user_id: m.name for m in members}
     lines = [f"成员 {len(members)} 人"]
     last_floor = last_dorm = object()
     for m in members:
         if m.floor != last_floor:
-            lines.append(f"【{m.floor or '未填楼层'}】")
+            leader = leaders.get(m.floor) if m.floor else None
+            head = f" · 党小组组长 {names.get(leader, leader)}" if leader else ""
+            lines.append(f"【{m.floor or '未填楼层'}{head}】")
             last_floor, last_dorm = m.floor, object()
         if m.dorm != last_dorm:
             lines.append(f"  {m.dorm or '未填宿舍'}")
@@ -94,9 +111,15 @@ ME = Command("我的", aliases=("me",), subs=(
     Sub(None, show_me, "/我的 —— 我的身份、积分和心愿"),
 ))
 MEMBER = Command("成员", aliases=("member",), admin=True, subs=(
-    Sub("设置", set_member_role, f"/成员 设置 <@某人> <身份> —— 身份：{'、'.join(ROLE_WORDS)}"),
-    Sub("列表", list_members, "/成员 列表 [楼层] —— 按楼层、宿舍列出成员"),
+    Sub("设置", set_member_role, f"/成员 设置 <@某人> <身份> —— 身份：{'、'.join(ROLE_WORDS)}"
+        f"（可简写：{'、'.join(IDENTITY_SHORT)}；组长 = 本楼层党小组组长）"),
+    Sub("列表", list_members, "/成员 列表 [楼层] —— 按楼层、宿舍列出成员和党小组组长，"
+        "楼层写 3、3楼 都可以"),
     Sub("移除", remove_member, "/成员 移除 <@某人> —— 移除档案（积分记录保留）"),
+    Sub("导入", import_roster, "/成员 导入 [文件名] —— 预览群文件里最新的名册（.xlsx/.csv："
+        "姓名、QQ、身份、楼层、宿舍、职务）；/成员 导入 确认 [跳过错误] —— 执行导入",
+        aliases=("import",)),
+    Sub("导出", export_roster, "/成员 导出 —— 把名册表格私聊发给你", aliases=("export",)),
 ))
 
 __plugin_meta__ = PluginMetadata(

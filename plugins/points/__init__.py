@@ -3,7 +3,7 @@ from nonebot.plugin import PluginMetadata
 
 from domain.models import Category
 from domain.timeparse import parse_schedule
-from runtime.args import integer, person, record_id, word
+from runtime.args import integer, not_a_qq, person, record_id, word
 from runtime.lifecycle import on_ready, services
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
@@ -14,7 +14,7 @@ from nonebot_plugin_apscheduler import scheduler  # noqa: E402
 async def show_points(call: Call):
     tokens = call.tokens
     if len(tokens) > 1 or (tokens and person(tokens[0]) is None):
-        raise Usage()
+        raise Usage(not_a_qq(tokens[0]) if len(tokens) == 1 else None)
     ctx = call.ctx
     user_id = person(tokens[0]) if tokens else ctx.user_id
     summary = await ctx.svc.points.summary(ctx.branch.id, user_id)
@@ -47,7 +47,7 @@ async def adjust_points(call: Call):
     delta = integer(word(tokens, 1))
     reason = " ".join(t for t in tokens[2:] if isinstance(t, str))
     if target is None or delta is None or not reason:
-        raise Usage()
+        raise Usage(not_a_qq(tokens[0]) if tokens else None)
     ctx = call.ctx
     entry = await ctx.svc.points.adjust(ctx.branch.id, ctx.actor, target, delta, reason)
     names = await ctx.names([target])
@@ -94,6 +94,9 @@ async def make_pairs(call: Call):
     pairs = await ctx.svc.points.pair(ctx.branch.id, ctx.actor, size)
     names = await ctx.names([u for p in pairs for u in (p.helper_id, p.helped_id)])
     lines = [f"🤝 本学期结对帮扶（{len(pairs)} 对）："]
+    if pairs.default is not None:
+        lines.insert(0, f"符合条件的成员有 {pairs.eligible} 人，默认的 {pairs.default} 对结不满，"
+                        f"结了能结的 {len(pairs)} 对。")
     lines += [f"{i}. {names[p.helper_id]}（{p.helper_total} 分）→ {names[p.helped_id]}"
               f"（{p.helped_total} 分）" for i, p in enumerate(pairs, start=1)]
     lines.append("请结对的同学互相联系，一起参加导学和服务。发送 /我的 可查看自己的结对伙伴。")
@@ -131,7 +134,8 @@ RANK = Command("积分榜", aliases=("rank",), subs=(
     Sub(None, show_board, "/积分榜 [周|月|学期|总] —— 排行榜和我的名次"),
 ))
 PAIR = Command("结对", aliases=("pair",), admin=True, subs=(
-    Sub(None, make_pairs, "/结对 [人数] —— 管理员：本学期积分前 N 名与后 N 名结对帮扶"),
+    Sub(None, make_pairs, "/结对 [人数] —— 管理员：本学期积分前 N 名与后 N 名结对帮扶"
+        "（不写人数时按默认对数，人不够就结能结的对数）"),
 ))
 TERM = Command("学期", aliases=("term",), subs=(
     Sub("查看", show_term, "/学期 —— 当前学期和往期", default=True),

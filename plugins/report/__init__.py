@@ -28,7 +28,7 @@ async def show_report(call: Call):
     term_word = call.rest() or None
     members = await group_member_count(call.bot, await ctx.svc.branches.groups(ctx.branch.id))
     report = await ctx.svc.reports.build(ctx.branch.id, ctx.actor, term_word, members)
-    lines = [f"📊 支部工作报告 · {report.term.name}"]
+    lines = ["📊 支部工作报告"]  # the branch and the term are the first two rows
     lines += [f"{label}：{value}" for label, value in report.figures()]
     return paginate(lines, ctx.svc.settings.reply_max_chars)
 

@@ -1,14 +1,14 @@
 from nonebot import logger, require
-from nonebot.adapters.onebot.v11 import Bot
 from nonebot.plugin import PluginMetadata
 
 from domain.errors import DomainError
 from domain.sessions import Sheet, percent
 from domain.timeparse import parse_moment
+from domain.wording import attendance_words
 from runtime.args import integer, person, plain_text, record_id, word
-from runtime.context import Ctx
+from runtime.context import Ctx, group_role
 from runtime.lifecycle import on_ready, services
-from runtime.reply import paginate, text
+from runtime.reply import paginate, send_private
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
 require("nonebot_plugin_apscheduler")
@@ -16,26 +16,20 @@ from nonebot_plugin_apscheduler import scheduler  # noqa: E402
 
 from runtime.scheduling import SessionScheduler  # noqa: E402
 
+from . import screen  # noqa: E402  (the screen page's web routes)
+from .notes import note_subs  # noqa: E402
+
 jobs = SessionScheduler(scheduler, services)
+LEGACY_CODE_DIGITS = 4  # fixed codes of sessions created before codes rotated
+RECALLED = "（你的签到消息已撤回。签到码请私聊我发送 /签到 <签到码>，不要发到群里。）"
+PRIVATE_PLEASE = "（签到码请私聊我发送 /签到 <签到码>，不要发到群里。）"
 
 
 @on_ready
 async def rearm_sessions(svc) -> None:
+    screen.public_url(svc)
     sent, skipped = await jobs.rearm_all()
     logger.info(f"session messages armed; {sent} sent late, {skipped} skipped")
-
-
-async def send_private(bot: Bot, user_id: int, group_id: int | None, content: str) -> bool:
-    """Private message; through the group (temp session) for non-friends. False if it failed."""
-    params = {"user_id": user_id, "message": text(content)}
-    if group_id:
-        params["group_id"] = group_id
-    try:
-        await bot.call_api("send_private_msg", **params)
-    except Exception as exc:
-        logger.warning(f"private message to {user_id} failed: {exc}")
-        return False
-    return True
 
 
 def session_line(ctx: Ctx, session, count: int, names: dict[int, str]) -> str:
@@ -57,11 +51,12 @@ def session_line(ctx: Ctx, session, count: int, names: dict[int, str]) -> str:
 
 def sheet_text(ctx: Ctx, sheet: Sheet) -> list[str]:
     clock, session = ctx.svc.clock, sheet.session
-    lines = [f"导学 #{session.id}「{session.topic}」{clock.format(session.starts_at)} 签到表",
-             f"到场 {len(sheet.attendees)} 人；应到 {sheet.eligible} 人，实到 "
-             f"{sheet.eligible_present} 人，出勤率 {percent(sheet.rate)}", "已签到："]
-    methods = {"code": "", "open": "", "manual": "（补签）"}
-    lines += [f"  {name}（{c.user_id}）{clock.format(c.at, '%H:%M')}{methods[c.method]}"
+    lines = [f"{session.label}「{session.topic}」{clock.format(session.starts_at)} 签到表",
+             attendance_words(ctx.svc.settings, len(sheet.attendees), sheet.eligible,
+                              sheet.eligible_present, percent(sheet.rate)), "已签到："]
+    methods = {"code": "", "open": "", "manual": "（补签）", "leader": "（导学人）"}
+    lines += [f"  {name}（{c.user_id}）{clock.format(c.at, '%H:%M')}"
+              f"{methods['leader' if c.method == 'manual' and c.operator_id is None else c.method]}"
               for c, name in sheet.attendees] or ["  无"]
     lines.append("未到：")
     lines += [f"  {m.name}（{m.user_id}）{m.floor or ''}" for m in sheet.absent] or ["  无"]
@@ -117,27 +112,34 @@ async def create_session(call: Call):
     lines = [f"已发起导学 #{session.id}「{session.topic}」",
              f"时间：{clock.format(session.starts_at, '%Y-%m-%d %H:%M')}-"
              f"{clock.format(session.ends_at, '%H:%M')}，导学人：{leader_name}"]
-    if session.code is None:
-        lines.append("本场无需签到码，现场发送 /签到 即可。")
-    else:
-        message = (f"导学 #{session.id}「{session.topic}」"
-                   f"{clock.format(session.starts_at)} 的签到码：{session.code}，请在现场公布，"
-                   "不要发到群里。")
-        failed = [uid for uid in dict.fromkeys([session.leader_id, session.creator_id])
-                  if not await send_private(call.bot, uid, ctx.group_id, message)]
-        if failed:
-            lines.append("签到码私聊发送失败，请导学人或发起人私聊我发送 "
-                         f"/导学 签到码 #{session.id} 获取。")
-        else:
-            lines.append("签到码已私聊发给导学人和发起人，请在现场公布。")
+    lines.append(await deliver_code(call, session))
     return "\n".join(lines)
+
+
+async def deliver_code(call: Call, session) -> str:
+    """Send an activity's check-in code privately to its leader and creator; the line that
+    tells the group what happened (without the code). Shared by every kind of activity."""
+    if not session.has_code:
+        return "本场无需签到码，现场发送 /签到 即可。"
+    clock = call.ctx.svc.clock
+    message = (f"{session.label}「{session.topic}」"
+               f"{clock.format(session.starts_at)} 的签到码：{session.code}，请在现场公布，"
+               "不要发到群里。") if session.code_secret is None else screen.code_message(
+                   call.ctx.svc, session)
+    failed = [uid for uid in dict.fromkeys([session.leader_id, session.creator_id])
+              if not await send_private(call.bot, uid, call.ctx.group_id, message)]
+    role = "导学人" if session.kind == "导学" else "负责人"
+    if failed:
+        return (f"签到码私聊发送失败，请{role}或发起人私聊我发送 "
+                f"/导学 签到码 #{session.id} 获取。")
+    return f"签到码已私聊发给{role}和发起人，请在现场公布。"
 
 
 async def cancel_session(call: Call):
     session = await call.ctx.svc.sessions.cancel(call.ctx.branch.id, call.ctx.actor,
                                                  session_id(call, 1))
     jobs.disarm(session.id)
-    return f"导学 #{session.id}「{session.topic}」已取消。"
+    return f"{session.label}「{session.topic}」已取消。"
 
 
 async def show_sheet(call: Call):
@@ -166,7 +168,7 @@ async def manual_check_in(call: Call):
     result = await ctx.svc.sessions.manual_check_in(ctx.branch.id, ctx.actor, target_session,
                                                     target, reason)
     names = await ctx.svc.branches.names(ctx.branch.id, [target])
-    return (f"已为 {names.get(target, target)} 补签导学 #{result.session.id}（原因：{reason}），"
+    return (f"已为 {names.get(target, target)} 补签{result.session.label}（原因：{reason}），"
             f"记 {result.points} 积分。")
 
 
@@ -193,24 +195,75 @@ async def show_code(call: Call):
     target = session_id(call, 1)
     if ctx.branch is not None:
         return f"签到码只私聊发送，请私聊我发送 /导学 签到码 #{target}。"
-    session = await ctx.svc.sessions.code_for(target, ctx.actor)
-    code = session.code or "（本场无需签到码，发送 /签到 即可）"
-    return f"导学 #{session.id}「{session.topic}」签到码：{code}"
+    svc = ctx.svc.sessions
+    session = await svc.code_for(target, ctx.actor)
+    head = f"{session.label}「{session.topic}」"
+    shown = svc.code_now(session)
+    if shown is None:
+        return head + "无需签到码，现场发送 /签到 即可。"
+    if shown.seconds_left is None:  # a fixed code from before codes rotated
+        return f"{head}签到码：{shown.code}"
+    clock, now = ctx.svc.clock, ctx.svc.clock.timestamp()
+    opens, closes = svc.window(session)
+    link = f"投屏页：{screen.link(ctx.svc, session)}"
+    if session.state != "scheduled":
+        return f"{head}已取消。"
+    if now < opens:
+        return f"{head}的签到 {clock.format(opens)} 开放，开放后再来查看当前签到码。\n{link}"
+    if now > closes:
+        return f"{head}的签到已经结束。"
+    return (f"{head}当前签到码：{shown.code}，{shown.seconds_left} 秒后更换（每 "
+            f"{shown.period} 秒换一次，换下的码再有效 {shown.period} 秒）。\n{link}")
+
+
+async def hide_code(call: Call) -> str:
+    """A code typed in the group: recall the message where the bot is a group admin.
+    Returns the note for the reply (which never repeats the code)."""
+    ctx = call.ctx
+    role = await group_role(call.bot, ctx.svc, ctx.group_id, int(call.bot.self_id), None)
+    if role in ("owner", "admin"):
+        try:
+            await call.bot.call_api("delete_msg", message_id=call.event.message_id)
+            return RECALLED
+        except Exception as exc:
+            logger.warning(f"check-in message {call.event.message_id} not recalled: {exc}")
+    return PRIVATE_PLEASE
 
 
 async def check_in(call: Call):
-    words = call.text.split()
-    if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit()
-                                         and len(words[0]) == 4)):
-        raise Usage()
     ctx = call.ctx
-    result = await ctx.svc.sessions.check_in(ctx.branch.id, ctx.user_id,
-                                             words[0] if words else None)
+    words = call.text.split()
+    notice = await hide_code(call) if words and ctx.group_id is not None else ""
+    lengths = (ctx.svc.settings.checkin_code_digits, LEGACY_CODE_DIGITS)
+    if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit()
+                                         and len(words[0]) in lengths)):
+        raise Usage(code_problem(words, lengths[0]))
+    code = words[0] if words else None
+    sessions = ctx.svc.sessions
+    try:
+        if ctx.branch is None:  # a private chat
+            result = await sessions.check_in_private(ctx.user_id, code)
+        else:
+            result = await sessions.check_in(ctx.branch.id, ctx.user_id, code)
+    except DomainError as exc:
+        raise DomainError(f"{exc}{notice}") from exc
     session = result.session
     if not result.new:
-        return (f"你已在 {ctx.svc.clock.format(result.at, '%H:%M')} 签到过导学 #{session.id}，"
-                "不重复计分。")
-    return f"签到成功：导学 #{session.id}「{session.topic}」，出勤 +{result.points} 分。"
+        return (f"你已在 {ctx.svc.clock.format(result.at, '%H:%M')} 签到过{session.label}，"
+                "不重复计分。" + notice)
+    return f"签到成功：{session.label}「{session.topic}」，出勤 +{result.points} 分。" + notice
+
+
+def code_problem(words: list[str], digits: int) -> str | None:
+    """What is wrong with a typed check-in code (for the usage reply)."""
+    if len(words) != 1:
+        return None
+    typed = words[0].lstrip("#＃")
+    if typed != words[0] and typed.isdigit():
+        return f"签到码是 {digits} 位数字，前面不用加 #，如 /签到 {typed}"
+    if typed.isdigit():
+        return f"签到码是 {digits} 位数字，你发的是 {len(typed)} 位。"
+    return f"签到码是 {digits} 位数字。"
 
 
 async def submit_note(call: Call):
@@ -240,10 +293,11 @@ SESSION = Command("导学", aliases=("session",), subs=(
         "/导学 签到码 <编号> —— 私聊机器人获取签到码（导学人、发起人、管理员）", private=True),
 ))
 CHECKIN = Command("签到", aliases=("checkin",), subs=(
-    Sub(None, check_in, "/签到 [签到码] —— 在导学现场签到"),
+    Sub(None, check_in, "/签到 [签到码] —— 在导学现场签到（建议私聊我发送）", private=True),
 ))
 NOTE = Command("笔记", aliases=("note",), subs=(
-    Sub(None, submit_note, "/笔记 <内容> —— 为最近签到的导学提交读书笔记"),
+    Sub("提交", submit_note, "/笔记 <内容> —— 为最近签到的导学提交读书笔记", default=True),
+    *note_subs(submit_note),  # 列表, 我的 (plugins/sessions/notes.py)
 ))
 
 __plugin_meta__ = PluginMetadata(

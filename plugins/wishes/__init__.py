@@ -99,8 +99,10 @@ async def rate_wish(call: Call):
     ctx = call.ctx
     target = wish_id(call)
     score = integer(word(call.tokens, 1))
-    if score is None or not 1 <= score <= 5:
+    if score is None:
         raise Usage()
+    if not 1 <= score <= 5:
+        raise Usage(f"评分只能是 1 到 5 分（你写的是 {score}）。")
     done = await ctx.svc.wishes.rate(ctx.branch.id, target, ctx.user_id, score, call.rest(2))
     helper = (await ctx.names([done.wish.claimer_id]))[done.wish.claimer_id]
     return (f"感谢评价！心愿 #{done.wish.id} 已完成（{score} 分），"

@@ -392,6 +392,33 @@ async def test_problem_of_another_branch_is_not_found(world, svc):
     assert (await svc.problems.list_page(other.id, "全部")).total == 0
 
 
+async def test_private_chat_finds_a_problem_only_for_those_involved(world, svc):
+    """In a private chat the number names the problem: its reporter, its handler, an admin
+    (superuser or 支委/书记) or a member of its branch find it; anyone else is told "not found"."""
+    problem = await raise_(world, f"心理 {SECRET}", group_id=None, reporter=WISHER)
+    await svc.problems.take_on(world.branch_id, problem.id, world.secretary, HELPER)
+    other = await svc.branches.branch_for_group(5002)
+    await svc.branches.register(other.id, 9001, "外支部", None, None)
+    for actor in (Actor(WISHER), Actor(HELPER), world.secretary, Actor(MASSES), ROOT):
+        assert (await svc.problems.find_for(problem.id, actor)).id == problem.id
+    for actor in (Actor(9001), Actor(9002)):  # a private chat has no QQ group role
+        with pytest.raises(NotFound, match=f"^没有找到民情 #{problem.id}。$"):
+            await svc.problems.find_for(problem.id, actor)
+    with pytest.raises(NotFound):
+        await svc.problems.find_for(problem.id + 1, ROOT)
+
+
+async def test_a_private_problem_is_sent_to_the_committee_privately(world, svc):
+    public = await raise_(world, "报修 灯坏了")
+    assert await svc.problems.notify_new_private(public) == 0  # the group saw it already
+    problem = await raise_(world, f"心理 {SECRET}", group_id=None, anonymous=True)
+    assert await svc.problems.notify_new_private(problem) == 1
+    assert await svc.problems.notify_new_private(problem) == 0  # once per problem
+    [(user, text)] = await private_rows(svc)
+    assert user == SECRETARY and SECRET in text and "反映人：群众甲（匿名）" in text
+    assert await group_texts(svc) == []
+
+
 # lists -------------------------------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ async def fixture_term(svc, clock):
     note = "认真学习了党章，体会到党员要在服务同学中发挥先锋模范作用，争做表率。"
     clock.set(datetime(2026, 11, 27, 21, 0, tzinfo=TZ))
     for uid in (A, C, D):
-        await svc.sessions.check_in(b, uid, s1.code)
+        await svc.sessions.check_in(b, uid, svc.sessions.code_now(s1).code)
     await svc.sessions.add_note(b, C, note)
     await svc.wishes.mark_done(b, w[1].id, A, None)
     await svc.wishes.rate(b, w[1].id, D, 3, None)
@@ -56,7 +56,7 @@ async def fixture_term(svc, clock):
     await svc.wishes.mark_done(b, w[4].id, E, None)
     clock.set(datetime(2026, 11, 28, 10, 0, tzinfo=TZ))
     for uid in (A, B, C, E):
-        await svc.sessions.check_in(b, uid, s2.code)
+        await svc.sessions.check_in(b, uid, svc.sessions.code_now(s2).code)
     await svc.sessions.add_note(b, A, note)
     await svc.sessions.cancel(b, ROOT, s3.id)
     for uid, delta in ((A, 8), (B, 17), (D, 48), (E, 23)):

@@ -4,11 +4,24 @@ from datetime import datetime, timedelta
 import pytest
 
 from domain.branches import Actor
+from domain.checkin_code import Verdict
 from domain.errors import DomainError, Forbidden, NotFound
 from tests.conftest import TZ
 from tests.domain.conftest import HELPER, HELPER2, MASSES, SECRETARY, WISHER
 
 TONIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=TZ)  # the clock starts at 20:00 that day
+
+
+def code(world, session) -> str:
+    """The code shown on the screen at the clock's time (codes rotate, issue 13)."""
+    return world.svc.sessions.code_now(session).code
+
+
+def wrong_code(world, session) -> str:
+    """A code that is neither valid nor expired for ``session`` now."""
+    now = world.svc.clock.timestamp()
+    return next(c for c in (f"{i}" * 4 for i in range(10))
+                if world.svc.sessions.judge(session, c, now) is Verdict.WRONG)
 
 
 async def schedule(world, **kw):
@@ -21,13 +34,13 @@ async def test_create_defaults_and_code(world, settings):
     s = await schedule(world, minutes=None)
     assert s.leader_id == SECRETARY and s.creator_id == SECRETARY
     assert s.ends_at - s.starts_at == settings.session_default_minutes * 60
-    assert s.code is not None and len(s.code) == 4 and s.code.isdigit()
+    assert code(world, s) is not None and len(code(world, s)) == 4 and code(world, s).isdigit()
     codeless = await schedule(world, with_code=False)
-    assert codeless.code is None
+    assert world.svc.sessions.code_now(codeless) is None
 
 
 async def test_codes_are_not_predictable(world):
-    codes = {(await schedule(world)).code for _ in range(30)}
+    codes = {code(world, await schedule(world)) for _ in range(30)}
     assert len(codes) > 20  # 30 draws from 10,000 values: collisions are rare
 
 
@@ -72,20 +85,20 @@ async def test_checkin_window_edges(world, clock, offset, is_open):
     s = await schedule(world)
     clock.set(TONIGHT + offset)
     if is_open:
-        result = await world.svc.sessions.check_in(world.branch_id, WISHER, s.code)
+        result = await world.svc.sessions.check_in(world.branch_id, WISHER, code(world, s))
         assert result.new and result.session.id == s.id
     else:
         with pytest.raises(DomainError, match="没有正在签到的导学"):
-            await world.svc.sessions.check_in(world.branch_id, WISHER, s.code)
+            await world.svc.sessions.check_in(world.branch_id, WISHER, code(world, s))
 
 
 async def test_checkin_books_points_once_and_answers_duplicates(world, clock, settings):
     svc, b = world.svc, world.branch_id
     s = await schedule(world)
     clock.set(TONIGHT)
-    first = await svc.sessions.check_in(b, WISHER, s.code)
+    first = await svc.sessions.check_in(b, WISHER, code(world, s))
     assert first.new and first.points == settings.points_checkin
-    again = await svc.sessions.check_in(b, WISHER, s.code)
+    again = await svc.sessions.check_in(b, WISHER, code(world, s))
     assert not again.new and again.points == 0 and again.at == first.at
     assert (await svc.points.summary(b, WISHER)).breakdown == {"出勤": settings.points_checkin}
 
@@ -94,15 +107,15 @@ async def test_wrong_codes_lock_out_after_the_limit(world, clock, settings):
     svc, b = world.svc, world.branch_id
     s = await schedule(world)
     clock.set(TONIGHT)
-    wrong = "0000" if s.code != "0000" else "1111"
+    wrong = wrong_code(world, s)
     for left in range(settings.checkin_max_wrong - 1, 0, -1):
         with pytest.raises(DomainError, match=f"还可以再试 {left} 次"):
             await svc.sessions.check_in(b, WISHER, wrong)
     with pytest.raises(Forbidden, match="已锁定"):
         await svc.sessions.check_in(b, WISHER, wrong)
     with pytest.raises(Forbidden, match="已锁定"):
-        await svc.sessions.check_in(b, WISHER, s.code)  # even the right code now
-    assert (await svc.sessions.check_in(b, HELPER, s.code)).new  # others are not affected
+        await svc.sessions.check_in(b, WISHER, code(world, s))  # even the right code now
+    assert (await svc.sessions.check_in(b, HELPER, code(world, s))).new  # others are not affected
     with pytest.raises(DomainError, match="请发送 /签到"):
         await svc.sessions.check_in(b, HELPER2, None)  # no code: not counted as wrong
     assert await svc.sessions.repo.wrong_count(s.id, HELPER2) == 0
@@ -123,7 +136,7 @@ async def test_cancelled_session_cannot_be_checked_into(world, clock):
     await svc.sessions.cancel(b, world.secretary, s.id)
     clock.set(TONIGHT)
     with pytest.raises(DomainError, match="没有正在签到"):
-        await svc.sessions.check_in(b, WISHER, s.code)
+        await svc.sessions.check_in(b, WISHER, code(world, s))
     with pytest.raises(DomainError, match="已经取消"):
         await svc.sessions.cancel(b, world.secretary, s.id)
 
@@ -160,8 +173,8 @@ async def test_sheet_lists_attendance_and_eligible_absentees(world, clock):
     svc, b = world.svc, world.branch_id
     s = await schedule(world)
     clock.set(TONIGHT)
-    await svc.sessions.check_in(b, HELPER, s.code)
-    await svc.sessions.check_in(b, MASSES, s.code)  # a 群众 may attend; not counted as eligible
+    await svc.sessions.check_in(b, HELPER, code(world, s))
+    await svc.sessions.check_in(b, MASSES, code(world, s))  # a 群众 may attend, not eligible
     with pytest.raises(Forbidden):
         await svc.sessions.sheet(s.id, Actor(HELPER), b)
     sheet = await svc.sessions.sheet(s.id, world.secretary, b)
@@ -175,7 +188,7 @@ async def test_code_is_shown_only_to_leader_creator_and_admins(world):
     svc = world.svc
     s = await schedule(world, leader_id=HELPER)
     for who in (Actor(HELPER), world.secretary, Actor(10000, is_superuser=True)):
-        assert (await svc.sessions.code_for(s.id, who)).code == s.code
+        assert code(world, await svc.sessions.code_for(s.id, who)) == code(world, s)
     # a member of the branch is told who may see it; anyone else is not told it exists
     with pytest.raises(Forbidden, match="只发给本场导学人"):
         await svc.sessions.code_for(s.id, Actor(WISHER))
@@ -191,7 +204,7 @@ async def test_notes_rules(world, clock, settings):
     with pytest.raises(DomainError, match="没有你签到过的导学"):
         await svc.sessions.add_note(b, WISHER, note)
     clock.set(TONIGHT)
-    await svc.sessions.check_in(b, WISHER, s.code)
+    await svc.sessions.check_in(b, WISHER, code(world, s))
     with pytest.raises(DomainError, match=f"至少 {settings.note_min_length} 字"):
         await svc.sessions.add_note(b, WISHER, "太短")
     with pytest.raises(DomainError, match="最多 2000 字"):
@@ -207,7 +220,7 @@ async def test_notes_close_after_the_window(world, clock, settings):
     svc, b = world.svc, world.branch_id
     s = await schedule(world)
     clock.set(TONIGHT)
-    await svc.sessions.check_in(b, WISHER, s.code)
+    await svc.sessions.check_in(b, WISHER, code(world, s))
     clock.set(TONIGHT + timedelta(hours=1, days=settings.note_window_days, seconds=1))
     with pytest.raises(DomainError, match="没有你签到过的导学"):
         await svc.sessions.add_note(b, WISHER, "读" * settings.note_min_length)
@@ -221,7 +234,7 @@ async def test_interaction_points_have_a_daily_cap(world, clock, settings):
         start = datetime(2026, 11, 28, hour, 0, tzinfo=TZ)
         s = await schedule(world, starts=start)
         clock.set(start)
-        await svc.sessions.check_in(b, WISHER, s.code)
+        await svc.sessions.check_in(b, WISHER, code(world, s))
         booked.append((await svc.sessions.add_note(b, WISHER, note)).points)
     assert booked == [3, 3, 0] and sum(booked) == settings.interaction_daily_cap
 
@@ -231,8 +244,11 @@ async def test_burst_of_checkins_is_recorded_completely(world, clock, settings):
     s = await schedule(world)
     clock.set(TONIGHT)
     people = list(range(40000, 40300))
+    for uid in people:  # only people with a profile may check in (issue 13)
+        await svc.branches.register(b, uid, f"同学{uid}", None, None)
     attempts = people + people[:100]  # a third of them send twice
-    results = await asyncio.gather(*(svc.sessions.check_in(b, uid, s.code) for uid in attempts))
+    shown = code(world, s)
+    results = await asyncio.gather(*(svc.sessions.check_in(b, uid, shown) for uid in attempts))
     assert sum(r.new for r in results) == len(people)
     rows = await svc.sessions.repo.checkins(s.id)
     assert sorted(r.user_id for r in rows) == people
@@ -252,13 +268,15 @@ async def test_scheduled_messages_are_queued_once_and_never_name_absentees(world
     assert await svc.sessions.fire_job(s.id, "remind")
     assert not await svc.sessions.fire_job(s.id, "remind")
     clock.set(TONIGHT)
-    await svc.sessions.check_in(b, HELPER, s.code)
+    await svc.sessions.check_in(b, HELPER, code(world, s))
     await svc.sessions.fire_job(s.id, "summary")
     rows = await svc.outbox.repo.all()
     leader_msg = next(r for r in rows if r[1] == "private")
-    assert leader_msg[2] == HELPER and tomorrow.code in leader_msg[5]
+    # codes rotate: the leader gets the screen link and the command, not a code (issue 13)
+    assert leader_msg[2] == HELPER and tomorrow.screen_token in leader_msg[5]
+    assert f"/导学 签到码 #{tomorrow.id}" in leader_msg[5]
     remind = next(r for r in rows if "将于 21:00 开始" in r[5])
-    assert s.code not in remind[5]
+    assert code(world, s) not in remind[5]
     summary = rows[-1][5]
-    assert "到场 1 人" in summary and "出勤率 50%" in summary
+    assert "签到 1 人" in summary and "出勤率 50%" in summary
     assert "助人者二" not in summary  # the absentee is not named in the group

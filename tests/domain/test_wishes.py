@@ -69,7 +69,7 @@ async def test_claim_refusals(world):
     with pytest.raises(NotFound):
         await svc.wishes.claim(b, 9999, HELPER)
     await svc.wishes.claim(b, wish.id, HELPER)
-    with pytest.raises(DomainError, match="已认领"):
+    with pytest.raises(DomainError, match="已由 助人者 认领"):  # says by whom (issue 14)
         await svc.wishes.claim(b, wish.id, HELPER2)
 
 

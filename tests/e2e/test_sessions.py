@@ -15,9 +15,13 @@ async def test_session_night_end_to_end(bot_process):
     starts = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=10)
     when = starts.strftime("%Y-%m-%d %H:%M")
     async with OneBotClient(bot_process.port) as qq:
+        # the bot asks for its own role before recalling a code typed in the group (issue 13)
+        qq.results["get_group_member_info"] = {"role": "member"}
+        qq.quiet = {"get_group_member_info"}
         await qq.set_up_group(GROUP, OWNER)
         await qq.reply_to(GROUP, LEADER, "/登记 李导学 3楼 301")
         await qq.reply_to(GROUP, MEMBER, "/登记 王同学 3楼 302")
+        await qq.reply_to(GROUP, OTHER, "/登记 赵同学 4楼 401")  # only the registered check in
         await qq.reply_to(GROUP, OWNER, f"/成员 设置 {LEADER} 正式党员", role="owner")
         await qq.reply_to(GROUP, OWNER, f"/成员 设置 {MEMBER} 预备党员", role="owner")
 
@@ -30,7 +34,9 @@ async def test_session_night_end_to_end(bot_process):
         assert [c["action"] for c in private] == ["send_private_msg", "send_private_msg"]
         assert {c["params"]["user_id"] for c in private} == {LEADER, OWNER}
         assert all(c["params"]["group_id"] == GROUP for c in private)  # temp-session send
-        code = re.search(r"签到码：(\d{4})", message_text(private[0])).group(1)
+        assert "/zhibu/screen/" in message_text(private[0])  # codes rotate: the screen link
+        await qq.private_message(OWNER, "/导学 签到码 #1")  # the creator reads the current code
+        code = re.search(r"签到码：(\d{4})", message_text(await qq.next_call())).group(1)
         assert reply["action"] == "send_msg" and reply["params"]["group_id"] == GROUP
         assert "已私聊发给导学人和发起人" in message_text(reply)
         assert code not in message_text(reply)
@@ -55,7 +61,7 @@ async def test_session_night_end_to_end(bot_process):
         call = await qq.next_call()
         assert call["action"] == "send_msg" and call["params"]["user_id"] == LEADER
         sheet = message_text(call)
-        assert "到场 2 人" in sheet and "王同学" in sheet and "李导学（70002）" in sheet
+        assert "签到 2 人" in sheet and "王同学" in sheet and "李导学（70002）" in sheet
         assert "出勤率 50%" in sheet  # eligible: leader and member; only the member came
 
     db = sqlite3.connect(bot_process.db_path)

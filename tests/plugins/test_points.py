@@ -77,7 +77,8 @@ async def test_stats_asks_the_group_size_and_answers_every_figure(app, branch, s
                             result={"group_id": GROUP, "member_count": 8})
         ctx.should_call_send(event, Says(
             "支部工作报告", "成员：4 人", "覆盖率：50.0%（4/8）", "心愿收集：0 个",
-            "导学举办：0 场", "积分达标率：0.0%（0/1 人达到标准）", "楼层 3楼"), result={})
+            "导学举办：0 场", "积分达标率：0.0%（0/1 人达到标准）",
+            "3楼：成员 4 人，其中入党积极分子及以上 1 人", absent=("楼层 3楼",)), result={})
 
 
 async def test_stats_without_group_size_and_refusals(app, branch):

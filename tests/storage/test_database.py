@@ -144,3 +144,44 @@ async def test_upgrading_a_v1_database_backfills_the_boards(tmp_path):
         assert days == ["2026-11-30", "2026-11-30", "2026-11-29"]  # 16:13 on the 29th there
     finally:
         await db.close()
+
+
+async def test_sessions_checkins_and_notes_survive_the_activities_migration(tmp_path):
+    """A database from before activities (schema v6) with a session, check-ins and a note:
+    after migrating, it is a 导学 activity and everything still works."""
+    import sqlite3
+
+    from config import BranchConfig
+    from domain.services import open_services
+
+    path = tmp_path / "v6.db"
+    raw = sqlite3.connect(path)
+    for number, script in available_migrations():
+        if number <= 6:
+            raw.executescript(script.read_text(encoding="utf-8"))
+    raw.executescript("""
+        PRAGMA user_version=6;
+        INSERT INTO branches (id, name, created_at) VALUES (1, '老支部', 0);
+        INSERT INTO branch_groups (group_id, branch_id, bound_at) VALUES (5001, 1, 0);
+        INSERT INTO sessions (id, branch_id, group_id, topic, starts_at, ends_at, leader_id,
+            creator_id, code, created_at) VALUES (7, 1, 5001, '党章学习', 100, 3700, 11, 11,
+            '1234', 0);
+        INSERT INTO checkins VALUES (7, 12, 200, 'code', NULL, NULL);
+        INSERT INTO checkins VALUES (7, 13, 300, 'manual', 11, '补学');
+        INSERT INTO notes (session_id, branch_id, user_id, content, created_at)
+            VALUES (7, 1, 12, '读书笔记内容', 4000);
+    """)
+    raw.commit()
+    raw.close()
+    svc = await open_services(BranchConfig(), db_path=str(path))
+    try:
+        session = await svc.sessions.get(1, 7)
+        assert (session.kind, session.label, session.code, session.capacity) == (
+            "导学", "导学 #7", "1234", None)
+        assert [(c.user_id, c.method) for c in await svc.sessions.repo.checkins(7)] == [
+            (12, "code"), (13, "manual")]
+        assert await svc.sessions.repo.note_count(7) == 1
+        roster = await svc.activities.roster(session)
+        assert set(roster.checkins) == {12, 13}
+    finally:
+        await svc.db.close()

@@ -22,7 +22,8 @@ OWNER = Actor(1, is_group_admin=True)
 WISHER, HELPER, HELPER2, MASSES, SECRETARY, PROBATION = 101, 102, 103, 104, 105, 106
 TONIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=TZ)  # the clock starts at 20:00 that day
 FORMULA = '=HYPERLINK("http://x")'
-SHEETS = ["汇总", "积分流水", "成员", "心愿", "导学", "签到", "缺勤", "民情"]
+SHEETS = ["汇总", "积分流水", "成员", "心愿", "导学", "签到", "缺勤", "读书笔记", "民情", "活动",
+          "出勤"]
 
 
 @dataclass
@@ -50,8 +51,8 @@ async def build_term(svc, clock) -> Term:
 
     session = await svc.sessions.create(b, 5001, Actor(SECRETARY), "党章学习", TONIGHT, 60)
     clock.set(TONIGHT)
-    await svc.sessions.check_in(b, HELPER, session.code)
-    await svc.sessions.check_in(b, MASSES, session.code)  # present, but not eligible
+    await svc.sessions.check_in(b, HELPER, svc.sessions.code_now(session).code)
+    await svc.sessions.check_in(b, MASSES, svc.sessions.code_now(session).code)  # not eligible
     clock.advance(minutes=5)
     await svc.sessions.manual_check_in(b, Actor(SECRETARY), session.id, HELPER2, "手机没电")
     await svc.points.adjust(b, OWNER, PROBATION, 3, "+3 布置会场")
@@ -87,7 +88,7 @@ async def test_sheets_agree_with_the_report(svc, clock, tmp_path):
     raw = raw_figures(summary)
     assert raw["成员数"] == report.members == 6
     assert raw["群成员数"] == 12
-    assert raw["应服务成员数"] == report.eligible == 3
+    assert raw["入党积极分子及以上人数"] == report.eligible == 3
     assert raw["达标人数"] == report.reaching_standard
     assert (raw["心愿收集"], raw["心愿认领"], raw["服务完成"]) == (
         report.wishes_posted, report.wishes_claimed, report.wishes_completed) == (2, 1, 1)
