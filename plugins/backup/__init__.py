@@ -4,6 +4,7 @@ No commands here: ``/支部 备份`` (superusers) lives in the 支部 plugin.
 """
 
 from nonebot import logger, require
+from nonebot.plugin import PluginMetadata
 
 from domain.timeparse import parse_moment
 from runtime.backups import backup_service, superusers
@@ -13,6 +14,14 @@ from storage.backup import DatabaseLock
 require("nonebot_plugin_apscheduler")
 from apscheduler.triggers.cron import CronTrigger  # noqa: E402
 from nonebot_plugin_apscheduler import scheduler  # noqa: E402
+
+__plugin_meta__ = PluginMetadata(
+    name="备份",
+    description="每天定时在线备份数据库（/支部 备份 立即备份）",
+    usage="（没有自己的命令：超级管理员用 /支部 备份）",
+    type="library",
+    supported_adapters={"~onebot.v11"},
+)
 
 _lock: DatabaseLock | None = None
 

@@ -1,13 +1,17 @@
 """A 微分享 night and a 支部党员大会 over the real WebSocket, members spread over three groups."""
 
+import base64
+import io
 import re
 import sqlite3
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 
-from tests.e2e.onebot import BotProcess, OneBotClient, message_text
+from tests.e2e.onebot import TOKEN, BotProcess, OneBotClient, message_text
+from tools.playground import ClockApi
 
 MAIN, FLOOR3, FLOOR5 = 87001, 87002, 87003
 SECRETARY = 62001
@@ -17,9 +21,10 @@ STUDENTS = [7_000_000 + i for i in range(260)]
 
 @pytest.fixture
 def fast_bot(tmp_path):
-    """bot.py with a fast outgoing queue, so the promotions arrive within the test."""
+    """bot.py with a fast outgoing queue, so the promotions arrive within the test, and its
+    clock movable over loopback HTTP (playground mode), so the night can end without waiting."""
     proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
-                      SEND_INTERVAL_SECONDS="0.01")
+                      SEND_INTERVAL_SECONDS="0.01", PLAYGROUND_MODE="true")
     proc.start()
     try:
         yield proc
@@ -102,6 +107,37 @@ async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot):
         assert roster["action"] == "send_private_msg"
         assert "应到 3 人：出席 1、补签 0、请假 2、缺席 0" in message_text(roster)
         assert "党员0" not in message_text(answer)  # names only in private
+
+        # the night ends: move the bot's clock past both activities, then the report
+        clock = ClockApi(fast_bot.port, TOKEN)
+        until = (starts + timedelta(hours=2)).timestamp()
+        while not (await clock.advance(until)).get("done"):
+            pass
+        qq.results["get_group_info"] = {"member_count": 300}
+        await qq.group_message(MAIN, SECRETARY, "/统计")
+        calls = await calls_until(qq, lambda c: any("📊" in message_text(x) for x in c
+                                                      if x["action"] == "send_msg"))
+        report = "\n".join(message_text(c) for c in calls
+                           if c["action"] == "send_msg" and c["params"].get("group_id") == MAIN)
+        # hand count: 微分享 #1: 250 sign-ups standing (50 waiting), 200 confirmed of whom one
+        # came (199 no-shows), and the organiser, who asked for the code at the door (counted
+        # present, a walk-in here): 2 check-ins by 2 people, 1/200 of those expected.
+        assert ("活动·微分享：举办 1 场，报名 250 人次（候补 50），报名未到率 99.5%，"
+                "参与 2 人次（2 人），平均出勤率 0.5%") in report
+        # 支部党员大会 #2: 3 party members expected, 2 on leave, 1 came; the quarter is covered
+        assert ("活动·支部党员大会：举办 1 场，参与 1 人次（1 人），平均出勤率 33.3%，"
+                "按时召开 1/1 个季度") in report
+        assert "活动·支委会：举办 0 场" in report and "按时召开 0/1 个月" in report
+
+        await qq.group_message(MAIN, SECRETARY, "/统计 导出")
+        upload = (await calls_until(qq, lambda c: any(x["action"] == "upload_group_file"
+                                                      for x in c)))[-1]
+    book = load_workbook(io.BytesIO(base64.b64decode(upload["params"]["file"][9:])))
+    sheet = {row[0]: row for row in book["活动"].iter_rows(min_row=2, values_only=True)}
+    assert sheet[1][7:10] == (200, 50, 199) and sheet[2][10:15] == (3, 1, 0, 2, 0)
+    states = [row[5] for row in book["出勤"].iter_rows(min_row=2, values_only=True)
+              if row[0] == 2]
+    assert sorted(states) == ["出席", "请假", "请假"]
 
     with sqlite3.connect(fast_bot.db_path) as db:
         counts = dict(db.execute("SELECT status, COUNT(*) FROM signups WHERE session_id = 1 "
