@@ -20,7 +20,11 @@ nonebot.init()
 nonebot.get_driver().register_adapter(Adapter)
 nonebot.load_from_toml("pyproject.toml")
 if os.environ.get("BENCH_DUMMY_DIR"):
-    nonebot.load_plugins(os.environ["BENCH_DUMMY_DIR"])
+    # by module name: NoneBot loads plugin folders only from under the working directory
+    dummies = Path(os.environ["BENCH_DUMMY_DIR"])
+    sys.path.insert(0, str(dummies))
+    for module in sorted(dummies.glob("bench_dummy_*.py")):
+        nonebot.load_plugin(module.stem)
 
 if __name__ == "__main__":
     nonebot.run()

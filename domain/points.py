@@ -15,7 +15,7 @@ from domain.models import Category, LedgerEntry, Term
 from domain.outbox import OutboxService, text_segment
 from domain.text import optional_text, require_text
 from storage.database import Database
-from storage.ledger import LedgerRepository, points_of_sync
+from storage.ledger import LedgerRepository, board_sync, points_of_sync
 
 PERIODS = {"周": "本周", "月": "本月", "学期": "本学期", "总": "总"}
 
@@ -45,6 +45,7 @@ class Board:
     rows: list[tuple[int, int, int]]  # (rank, user, total)
     mine: tuple[int, int, int] | None  # (rank, total, ranked) of the asker
     ranked: int
+    names: dict[int, str] = field(default_factory=dict)  # of those on the board with a profile
 
 
 @dataclass(frozen=True)
@@ -214,13 +215,11 @@ class PointsService:
     async def board(self, branch_id: int, word: str, user_id: int) -> Board:
         """Top ``rank_size`` of the period (ties share a rank) and the asker's own place."""
         period = await self.period_key(branch_id, word)
-        rows = ranked_rows(await self.ledger.board(branch_id, period, self.settings.rank_size))
-        standing = await self.ledger.standing(branch_id, period, user_id)
-        if standing is None:
-            return Board(PERIODS[word], rows, None,
-                         await self.ledger.count_ranked(branch_id, period))
-        total, rank, ranked = standing
-        return Board(PERIODS[word], rows, (rank, total, ranked), ranked)
+        top, standing, ranked, names = await self.db.run_atomic(partial(
+            board_sync, branch_id=branch_id, period=period, limit=self.settings.rank_size,
+            user_id=user_id))
+        mine = None if standing is None else (standing[1], standing[0], standing[2])
+        return Board(PERIODS[word], ranked_rows(top), mine, ranked, names)
 
     # pairing and commendation ------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import sqlite3
 
 from domain.models import LedgerEntry
 from storage.database import Database
+from storage.members import names_sync
 
 _COLUMNS = (
     "id, branch_id, term_id, user_id, category, delta, reason, ref, reverses_id, operator_id, "
@@ -82,6 +83,31 @@ def points_of_sync(conn: sqlite3.Connection, branch_id: int, term_id: int, user_
     return breakdown, standing_of(standing)
 
 
+BOARD_SQL = (
+    "SELECT user_id, total FROM points_agg a WHERE branch_id = ? AND period = ? "
+    f"AND {ON_BOARD.format(t='a')} ORDER BY total DESC, user_id LIMIT ?"
+)
+COUNT_RANKED_SQL = (
+    "SELECT COUNT(*) - (SELECT COUNT(*) FROM members m CROSS JOIN points_agg r "
+    "ON r.branch_id = m.branch_id AND r.period = ? AND r.user_id = m.user_id "
+    "WHERE m.branch_id = ? AND m.active = 0) "
+    "FROM points_agg WHERE branch_id = ? AND period = ?"
+)
+
+
+def board_sync(conn: sqlite3.Connection, branch_id: int, period: str, limit: int,
+               user_id: int) -> tuple[list[tuple[int, int]], tuple[int, int, int] | None, int,
+                                      dict[int, str]]:
+    """Everything a leaderboard reply shows, in one database trip: the top ``limit``
+    (user, total), the asker's standing, how many are ranked, and the names on the board."""
+    rows = [(r[0], r[1]) for r in conn.execute(BOARD_SQL, (branch_id, period, limit))]
+    standing = standing_of(conn.execute(STANDING_SQL, (branch_id, period, user_id)).fetchone())
+    ranked = standing[2] if standing else conn.execute(
+        COUNT_RANKED_SQL, (period, branch_id, branch_id, period)).fetchone()[0]
+    names = names_sync(conn, branch_id, [uid for uid, _ in rows])
+    return rows, standing, ranked, names
+
+
 class LedgerRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -153,11 +179,7 @@ class LedgerRepository:
     async def board(self, branch_id: int, period: str, limit: int) -> list[tuple[int, int]]:
         """The top ``limit`` (user, total) of a period, highest first (ties by QQ number);
         removed members are off the board."""
-        rows = await self.db.fetchall(
-            "SELECT user_id, total FROM points_agg a WHERE branch_id = ? AND period = ? "
-            f"AND {ON_BOARD.format(t='a')} ORDER BY total DESC, user_id LIMIT ?",
-            (branch_id, period, limit),
-        )
+        rows = await self.db.fetchall(BOARD_SQL, (branch_id, period, limit))
         return [(r[0], r[1]) for r in rows]
 
     async def standing(self, branch_id: int, period: str, user_id: int
@@ -167,13 +189,8 @@ class LedgerRepository:
         return standing_of(row)
 
     async def count_ranked(self, branch_id: int, period: str) -> int:
-        return await self.db.fetchval(
-            "SELECT COUNT(*) - (SELECT COUNT(*) FROM members m CROSS JOIN points_agg r "
-            "ON r.branch_id = m.branch_id AND r.period = ? AND r.user_id = m.user_id "
-            "WHERE m.branch_id = ? AND m.active = 0) "
-            "FROM points_agg WHERE branch_id = ? AND period = ?",
-            (period, branch_id, branch_id, period), default=0,
-        )
+        return await self.db.fetchval(COUNT_RANKED_SQL, (period, branch_id, branch_id, period),
+                                      default=0)
 
     async def period_totals(self, branch_id: int, period: str) -> dict[int, int]:
         rows = await self.db.fetchall(

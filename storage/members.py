@@ -27,6 +27,18 @@ def member_of(row) -> Member | None:
     return _member(row) if row else None
 
 
+def _names_sql(count: int) -> str:
+    marks = ",".join("?" * count)
+    return f"SELECT user_id, name FROM members WHERE branch_id = ? AND user_id IN ({marks})"
+
+
+def names_sync(conn, branch_id: int, user_ids: list[int]) -> dict[int, str]:
+    """``MemberRepository.names`` for code already in the database thread."""
+    if not user_ids:
+        return {}
+    return {r[0]: r[1] for r in conn.execute(_names_sql(len(user_ids)), [branch_id, *user_ids])}
+
+
 class MemberRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -83,9 +95,5 @@ class MemberRepository:
         """Display names of those with a profile (removed ones included)."""
         if not user_ids:
             return {}
-        marks = ",".join("?" * len(user_ids))
-        rows = await self.db.fetchall(
-            f"SELECT user_id, name FROM members WHERE branch_id = ? AND user_id IN ({marks})",
-            [branch_id, *user_ids],
-        )
+        rows = await self.db.fetchall(_names_sql(len(user_ids)), [branch_id, *user_ids])
         return {r[0]: r[1] for r in rows}

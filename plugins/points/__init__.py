@@ -74,9 +74,9 @@ async def show_board(call: Call):
     board = await ctx.svc.points.board(ctx.branch.id, period, ctx.user_id)
     if not board.rows:
         return f"{board.label}积分榜还没有人上榜。"
-    names = await ctx.names([uid for _, uid, _ in board.rows])
     lines = [f"🏆 {board.label}积分榜（{board.ranked} 人上榜）"]
-    lines += [f"{rank}. {names[uid]} {total} 分" for rank, uid, total in board.rows]
+    lines += [f"{rank}. {board.names.get(uid, str(uid))} {total} 分"
+              for rank, uid, total in board.rows]
     if board.mine:
         rank, total, _ = board.mine
         lines.append(f"我：第 {rank} 名，{total} 分")
