@@ -111,6 +111,12 @@ class DailyQuota:
         self._counts[(user_id, day)] = used + 1
         return True
 
+    def give_back(self, user_id: int, day: str) -> None:
+        """The command that took one was refused: it created nothing."""
+        used = self._counts.get((user_id, day), 0)
+        if used and day == self._day:
+            self._counts[(user_id, day)] = used - 1
+
 
 @dataclass
 class RoleCache:

@@ -162,6 +162,11 @@ def enable(svc: Services, dispatcher) -> FastForward | None:
     token = getattr(config, "onebot_access_token", None) or ""
 
     def allowed(request: Request) -> bool:
+        # from this machine only (a reverse proxy on the same host would not do), and with
+        # the access token when one is set
+        client = request.client.host if request.client else ""
+        if client not in LOOPBACK:
+            return False
         return not token or request.headers.get("authorization", "") == f"Bearer {token}"
 
     app = get_app()

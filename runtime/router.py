@@ -248,11 +248,18 @@ class Router:
                 raise DomainError(GROUP_ONLY if ctx.group_id is None else NOT_SET_UP)
             if command.admin or sub.admin:
                 await ctx.require_admin()
-            if sub.creates and not ctx.svc.guard.quota.take(
-                    ctx.user_id, ctx.svc.clock.now().strftime("%Y-%m-%d")):
-                raise DomainError(f"你今天已经创建了 {ctx.svc.settings.daily_create_limit} 条记录，"
-                                  "明天再来吧。")
-            reply = await sub.run(Call(ctx, bot, event, command, sub, arg, tokens))
+            if sub.creates:
+                day = ctx.svc.clock.now().strftime("%Y-%m-%d")
+                if not ctx.svc.guard.quota.take(ctx.user_id, day):
+                    raise DomainError(f"你今天已经创建了 {ctx.svc.settings.daily_create_limit} "
+                                      "条记录，明天再来吧。")
+                try:
+                    reply = await sub.run(Call(ctx, bot, event, command, sub, arg, tokens))
+                except (Usage, DomainError):
+                    ctx.svc.guard.quota.give_back(ctx.user_id, day)  # refused: nothing made
+                    raise
+            else:
+                reply = await sub.run(Call(ctx, bot, event, command, sub, arg, tokens))
         except Usage as exc:
             reply = usage_reply(command, None if fell_through else sub, exc.detail)
         except DomainError as exc:

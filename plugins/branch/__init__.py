@@ -68,6 +68,9 @@ async def backup_now(call: Call):
     except (BackupError, OSError) as exc:
         return f"备份失败：{exc}"
     pruned = f"\n按保留份数删除了 {len(result.pruned)} 份较旧的备份。" if result.pruned else ""
+    if call.ctx.group_id is not None:  # the server's folders are nobody else's business
+        return (f"已备份（{result.path.name}，已通过完整性检查），完整路径请私聊我发送 "
+                f"/支部 备份。{pruned}")
     return f"已备份到 {result.describe()}{pruned}"
 
 

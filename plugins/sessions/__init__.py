@@ -237,7 +237,8 @@ async def check_in(call: Call):
     lengths = (ctx.svc.settings.checkin_code_digits, LEGACY_CODE_DIGITS)
     if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit()
                                          and len(words[0]) in lengths)):
-        raise Usage(code_problem(words, lengths[0]))
+        problem = code_problem(words, lengths[0], in_group=ctx.group_id is not None)
+        raise Usage(f"{problem}{notice}" if problem else notice.strip() or None)
     code = words[0] if words else None
     sessions = ctx.svc.sessions
     try:
@@ -254,13 +255,15 @@ async def check_in(call: Call):
     return f"签到成功：{session.label}「{session.topic}」，出勤 +{result.points} 分。" + notice
 
 
-def code_problem(words: list[str], digits: int) -> str | None:
-    """What is wrong with a typed check-in code (for the usage reply)."""
+def code_problem(words: list[str], digits: int, in_group: bool = False) -> str | None:
+    """What is wrong with a typed check-in code (for the usage reply). In a group the typed
+    digits are never repeated: they may be the code everyone in the room can see."""
     if len(words) != 1:
         return None
     typed = words[0].lstrip("#＃")
     if typed != words[0] and typed.isdigit():
-        return f"签到码是 {digits} 位数字，前面不用加 #，如 /签到 {typed}"
+        example = f"{digits} 位数字" if in_group else typed
+        return f"签到码是 {digits} 位数字，前面不用加 #，如 /签到 {example}"
     if typed.isdigit():
         return f"签到码是 {digits} 位数字，你发的是 {len(typed)} 位。"
     return f"签到码是 {digits} 位数字。"

@@ -7,6 +7,8 @@ check-in window does anything of the session show; otherwise the page says why a
 
 from __future__ import annotations
 
+import socket
+
 from fastapi.responses import HTMLResponse, JSONResponse
 from nonebot import get_bots, get_driver, logger
 from nonebot.drivers import ASGIMixin
@@ -31,6 +33,11 @@ def public_url(svc) -> str:
     if not svc.sessions.public_url:
         config = get_driver().config
         host = str(config.host)
+        if host in ("0.0.0.0", "::", ""):
+            logger.warning("BOT_PUBLIC_URL is not set and the bot listens on every address: "
+                           "screen links name this machine by its local address; set "
+                           "BOT_PUBLIC_URL to how leaders reach it")
+            host = socket.gethostname()
         svc.sessions.public_url = f"http://{f'[{host}]' if ':' in host else host}:{config.port}"
     return svc.sessions.public_url
 

@@ -77,6 +77,8 @@ async def test_records_created_per_person_per_day_are_limited(app, branch, servi
         (group_message(WISHER, "/许愿 一"), Says("心愿 #1 已发布")),
         (group_message(WISHER, "/心愿 发布 二"), Says("心愿 #2 已发布")),
         (group_message(WISHER, "/许愿 三"), Says("今天已经创建了 2 条记录")),
+        (group_message(HELPER, "/许愿"), Says("用法：/许愿")),  # refused: not counted
+        (group_message(HELPER, "/许愿 " + "长" * 300), Says("最多 200 字")),
         (group_message(HELPER, "/许愿 四"), Says("心愿 #3 已发布")),
     )
     clock.advance(days=1)
