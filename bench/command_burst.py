@@ -65,11 +65,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.burst import run_bot  # noqa: E402
 from config import BranchConfig  # noqa: E402
 from domain.branches import Actor  # noqa: E402
 from domain.checkin_code import CheckinCodes  # noqa: E402
 from domain.services import open_services  # noqa: E402
-from tests.e2e.onebot import BotProcess, OneBotClient  # noqa: E402
 
 GROUP = 84001
 MEMBERS_FROM = 1_000_000  # registered members, with points
@@ -158,37 +158,6 @@ def texts_for(command: str, members: int, code: str) -> list[tuple[int, str]]:
     return [(MEMBERS_FROM + i, command) for i in range(members)]
 
 
-async def burst(qq: OneBotClient, messages: list[tuple[int, str]]) -> float:
-    """Send every message at once; seconds until the last reply arrived."""
-    start = time.perf_counter()
-    for user_id, content in messages:
-        await qq.group_message(GROUP, user_id, content)
-    replies = 0
-    while replies < len(messages):
-        call = await qq.next_call(timeout=120)
-        replies += call["action"] == "send_msg"
-    return time.perf_counter() - start
-
-
-async def measure(port: int, plan: list[tuple[str, list[tuple[int, str]]]]) -> dict[str, float]:
-    async with OneBotClient(port) as qq:
-        await qq.reply_to(GROUP, 999, plan[0][1][0][1] if "ping" in plan[0][1][0][1]
-                          else "/帮助", timeout=30)  # warm up
-        while not qq.calls.empty():
-            qq.calls.get_nowait()
-        return {name: len(messages) / await burst(qq, messages) for name, messages in plan}
-
-
-def run_bot(script: Path, db: Path, log: Path, plan, **env: str) -> dict[str, float]:
-    proc = BotProcess(db, log, script=script, LOG_LEVEL="WARNING", DRIVER="~fastapi",
-                      CHECKIN_CODE_PERIOD_SECONDS=str(CODE_PERIOD), **env)
-    proc.start(timeout=60)
-    try:
-        return asyncio.run(measure(proc.port, plan))
-    finally:
-        proc.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=500)
@@ -217,12 +186,15 @@ def main() -> None:
                 our_plan = [(c, texts_for(c, args.members, current_code(secret)))
                             for c in COMMANDS]
                 for c, rate in run_bot(ROOT / "bench" / "bench_bot.py", db, tmp / "ours.log",
-                                       our_plan, **env).items():
+                                       GROUP, our_plan, "/帮助",
+                                       CHECKIN_CODE_PERIOD_SECONDS=str(CODE_PERIOD),
+                                       **env).items():
                     ours[c].append(rate)
 
             def measure_bare() -> None:
                 for c, rate in run_bot(ROOT / "bench" / "bare" / "bare_bot.py",
-                                       tmp / "bare.db", tmp / "bare.log", ping_plan).items():
+                                       tmp / "bare.db", tmp / "bare.log", GROUP, ping_plan,
+                                       "/ping").items():
                     bare[c].append(rate)
 
             for step in ((measure_ours, measure_bare) if run_no % 2 == 0

@@ -43,16 +43,15 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.burst import run_bot  # noqa: E402
 from config import BranchConfig  # noqa: E402
 from domain.branches import Actor  # noqa: E402
 from domain.services import open_services  # noqa: E402
-from tests.e2e.onebot import BotProcess, OneBotClient  # noqa: E402
 
 GROUP = 85001
 VOTERS_FROM = 3_000_000
@@ -76,36 +75,6 @@ async def seed(db_path: Path, voters: int) -> None:
 
 def ballots(poll_id: int, voters: int) -> list[tuple[int, str]]:
     return [(VOTERS_FROM + i, f"/投票 #{poll_id} {i % OPTIONS + 1}") for i in range(voters)]
-
-
-async def burst(qq: OneBotClient, messages: list[tuple[int, str]]) -> float:
-    """Send every message at once; seconds until the last reply arrived."""
-    start = time.perf_counter()
-    for user_id, content in messages:
-        await qq.group_message(GROUP, user_id, content)
-    replies = 0
-    while replies < len(messages):
-        call = await qq.next_call(timeout=120)
-        replies += call["action"] == "send_msg"
-    return time.perf_counter() - start
-
-
-async def measure(port: int, plan: list[tuple[str, list[tuple[int, str]]]],
-                  warm_up: str) -> dict[str, float]:
-    async with OneBotClient(port) as qq:
-        await qq.reply_to(GROUP, 999, warm_up, timeout=30)
-        while not qq.calls.empty():
-            qq.calls.get_nowait()
-        return {name: len(messages) / await burst(qq, messages) for name, messages in plan}
-
-
-def run_bot(script: Path, db: Path, log: Path, plan, warm_up: str) -> dict[str, float]:
-    proc = BotProcess(db, log, script=script, LOG_LEVEL="WARNING", DRIVER="~fastapi")
-    proc.start(timeout=60)
-    try:
-        return asyncio.run(measure(proc.port, plan, warm_up))
-    finally:
-        proc.stop()
 
 
 def counted(db: Path) -> tuple[int, int, int, int]:
@@ -140,12 +109,12 @@ def main() -> None:
 
             def measure_ours(db: Path = db) -> None:
                 for b, rate in run_bot(ROOT / "bench" / "bench_bot.py", db, tmp / "ours.log",
-                                       our_plan, "/投票").items():
+                                       GROUP, our_plan, "/投票").items():
                     ours[b].append(rate)
 
             def measure_bare() -> None:
                 for b, rate in run_bot(ROOT / "bench" / "bare" / "bare_bot.py",
-                                       tmp / "bare.db", tmp / "bare.log", ping_plan,
+                                       tmp / "bare.db", tmp / "bare.log", GROUP, ping_plan,
                                        "/ping").items():
                     bare[b].append(rate)
 
