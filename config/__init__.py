@@ -144,6 +144,9 @@ class BranchConfig(BaseModel):
 
     # playground, roster import, backups (运维)
     playground_mode: bool = False  # only `python -m tools.playground` sets it: a movable clock
+    # the bot's clock runs this many seconds ahead of the wall clock; 0 in production. Tests
+    # use it to run the real bot on another date (README, "Tests on any date")
+    clock_offset_seconds: float = Field(0, ge=0, le=20 * 365 * 86400)
     roster_confirm_minutes: int = Field(30, ge=1, le=1440)  # a previewed group import waits this
     roster_max_kb: int = Field(2048, ge=16, le=51200)  # largest roster file fetched from QQ
     backup_time: str = "03:30"  # daily online backup
@@ -194,3 +197,19 @@ class BranchConfig(BaseModel):
             if "默认" not in targets or any(h <= 0 for h in targets.values()):
                 raise ValueError(f"{name} needs a positive 默认 and positive hours")
         return self
+
+
+def load_settings() -> BranchConfig:
+    """The settings exactly as the running bot reads them, for the command-line tools:
+    NoneBot's sources (``.env``, ``.env.<ENVIRONMENT>``, environment variables), read from the
+    current folder like ``python bot.py`` does."""
+    from nonebot.compat import model_dump
+    from nonebot.config import BaseSettings, Config, Env
+
+    env = Env()
+    config = Config(_env_file=(".env", f".env.{env.environment}"))
+    return BranchConfig.model_validate(BaseSettings._settings_build_values(
+        BranchConfig, model_dump(config), env_file=config._env_file,
+        env_file_encoding=config._env_file_encoding,
+        env_nested_delimiter=config._env_nested_delimiter,
+    ))

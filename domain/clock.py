@@ -45,11 +45,12 @@ class FrozenClock(Clock):
 
 
 class OffsetClock(Clock):
-    """Wall clock plus an offset that only grows; the playground's clock (``:skip 1d``)."""
+    """Wall clock plus an offset that only grows: the playground's clock (``:skip 1d``), and
+    a bot started ahead of the wall clock (``clock_offset_seconds``, for date-proof tests)."""
 
-    def __init__(self, tz: str | ZoneInfo = "Asia/Shanghai") -> None:
+    def __init__(self, tz: str | ZoneInfo = "Asia/Shanghai", offset_seconds: float = 0) -> None:
         super().__init__(tz)
-        self.offset = timedelta(0)
+        self.offset = timedelta(seconds=offset_seconds)
 
     def now(self) -> datetime:
         return datetime.now(self.tz) + self.offset
@@ -58,3 +59,17 @@ class OffsetClock(Clock):
         """Move forward so that ``now()`` is at least ``moment``; never backwards."""
         self.offset = max(self.offset, moment - datetime.now(self.tz))
         return self.now()
+
+
+def clock_for(tz: str, offset_seconds: float = 0, movable: bool = False) -> Clock:
+    """The clock a process runs on: the wall clock, or one ``offset_seconds`` ahead of it
+    (``movable``: the playground may move it further forward)."""
+    if offset_seconds or movable:
+        return OffsetClock(tz, offset_seconds)
+    return Clock(tz)
+
+
+def clock_of(settings) -> Clock:
+    """The clock the settings describe (``branch_timezone``, ``clock_offset_seconds``); for the
+    command-line tools, which run on the same date as the bot."""
+    return clock_for(settings.branch_timezone, settings.clock_offset_seconds)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from config import BranchConfig
 from domain.activities import ActivityService
 from domain.branches import BranchService
-from domain.clock import Clock
+from domain.clock import Clock, clock_for
 from domain.guard import CommandGuard
 from domain.outbox import OutboxService
 from domain.overview import OverviewService
@@ -45,7 +45,7 @@ class Services:
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
                         db_path: str | None = None) -> Services:
     """Open (and migrate) the database and build every service on it."""
-    clock = clock or Clock(settings.branch_timezone)
+    clock = clock or clock_for(settings.branch_timezone, settings.clock_offset_seconds)
     db = Database(db_path or settings.branch_db_path)
     await db.open()
     branches = BranchService(db, settings, clock)

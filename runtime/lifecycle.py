@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from nonebot import get_driver, get_plugin_config, logger
 
 from config import BranchConfig
+from domain.clock import OffsetClock, clock_for
 from domain.services import Services, open_services
 
 # aiosqlite runs SQL on its own thread. With the default 5 ms GIL switch interval that thread
@@ -69,11 +70,16 @@ driver = get_driver()
 async def _start() -> None:
     settings = get_plugin_config(BranchConfig)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
-    clock = None
-    if settings.playground_mode:  # python -m tools.playground only: a clock `:skip` moves on
-        from domain.clock import OffsetClock
+    # the wall clock; or one the playground moves on (`:skip`), or one started ahead of it
+    clock = clock_for(settings.branch_timezone, settings.clock_offset_seconds,
+                      movable=settings.playground_mode)
+    if isinstance(clock, OffsetClock):
+        from runtime.scheduling import shift_scheduler_time
 
-        clock = OffsetClock(settings.branch_timezone)
+        shift_scheduler_time(clock)
+        if settings.clock_offset_seconds:
+            logger.warning(f"the bot's clock runs {settings.clock_offset_seconds:+.0f}s off the "
+                           f"wall clock: it is {clock.now():%Y-%m-%d %H:%M:%S} here")
     svc = await open_services(settings, clock)
     install(svc)
     logger.info(f"database ready at {settings.branch_db_path} "

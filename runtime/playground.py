@@ -27,39 +27,13 @@ from nonebot import get_app, get_driver, logger
 
 from domain.clock import OffsetClock
 from domain.services import Services
+from runtime.scheduling import shift_scheduler_time
 from storage.playground import due_unsent, last_outbox_id
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 MAX_SKIP_SECONDS = 90 * 86400
 DRAIN_TIMEOUT_SECONDS = 10.0
 MAX_RUNS_PER_CALL = 5000  # then the caller asks again (``done`` is false)
-_PATCHED_MODULES = ("apscheduler.schedulers.base", "apscheduler.executors.base",
-                    "apscheduler.triggers.interval", "apscheduler.triggers.date")
-
-
-class _AnyDatetime(type):
-    """``isinstance(x, ShiftedDatetime)`` stays true for every datetime."""
-
-    def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, _dt.datetime)
-
-    def __subclasscheck__(cls, sub) -> bool:
-        return issubclass(sub, _dt.datetime)
-
-
-def shift_scheduler_time(clock: OffsetClock) -> None:
-    """Make APScheduler read "now" from the shifted clock (playground only)."""
-    import importlib
-
-    class ShiftedDatetime(_dt.datetime, metaclass=_AnyDatetime):
-        @classmethod
-        def now(cls, tz=None):
-            return _dt.datetime.now(tz) + clock.offset
-
-    for name in _PATCHED_MODULES:
-        module = importlib.import_module(name)
-        if getattr(module, "datetime", None) is _dt.datetime:
-            module.datetime = ShiftedDatetime
 
 
 class FastForward:
@@ -157,7 +131,7 @@ def enable(svc: Services, dispatcher) -> FastForward | None:
         logger.error("playground_mode is on but the bot listens on a public address: "
                      "the clock cannot be moved")
         return None
-    shift_scheduler_time(svc.clock)
+    shift_scheduler_time(svc.clock)  # already done at start-up; harmless again
     forward = FastForward(svc, scheduler, dispatcher.wake if dispatcher else lambda: None)
     token = getattr(config, "onebot_access_token", None) or ""
 

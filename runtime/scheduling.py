@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
+import importlib
 from collections.abc import Callable
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -10,10 +12,40 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from nonebot import logger
 
+from domain.clock import OffsetClock
 from domain.reminders import CatchUp, Reminder
 from domain.services import Services
 
 JOB_PREFIX = "reminder:"
+# The APScheduler modules that read "now" (due jobs, misfires, next fire times).
+_SCHEDULER_TIME_MODULES = ("apscheduler.schedulers.base", "apscheduler.executors.base",
+                           "apscheduler.triggers.interval", "apscheduler.triggers.date")
+
+
+class _AnyDatetime(type):
+    """``isinstance(x, ShiftedDatetime)`` stays true for every datetime."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, _dt.datetime)
+
+    def __subclasscheck__(cls, sub) -> bool:
+        return issubclass(sub, _dt.datetime)
+
+
+def shift_scheduler_time(clock: OffsetClock) -> None:
+    """Make APScheduler read "now" from an offset clock (the playground's, or a bot started
+    ahead of the wall clock), so jobs armed for the bot's time run at the bot's time.
+    Idempotent."""
+
+    class ShiftedDatetime(_dt.datetime, metaclass=_AnyDatetime):
+        @classmethod
+        def now(cls, tz=None):
+            return _dt.datetime.now(tz) + clock.offset
+
+    for name in _SCHEDULER_TIME_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "datetime", None) is _dt.datetime:
+            module.datetime = ShiftedDatetime
 
 
 def job_id(reminder_id: int) -> str:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from config import BranchConfig
+from config import BranchConfig, load_settings
 from domain.backup import BackupService
-from domain.clock import Clock
+from domain.clock import clock_of
 from storage.backup import (
     BackupError,
     DatabaseLock,
@@ -33,12 +32,6 @@ from storage.backup import (
 )
 
 FAILED_EXIT = 2
-
-
-def settings_from_env() -> BranchConfig:
-    """The settings these tools use, from environment variables (as the bot reads them)."""
-    names = ("branch_db_path", "branch_timezone", "backup_dir", "backup_keep")
-    return BranchConfig(**{n: os.environ[n.upper()] for n in names if n.upper() in os.environ})
 
 
 def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
@@ -62,7 +55,7 @@ def human_size(size: int) -> str:
 
 
 async def backup_now(settings: BranchConfig, db_path: str, to: str | None) -> str:
-    service = BackupService(settings, Clock(settings.branch_timezone), db_path)
+    service = BackupService(settings, clock_of(settings), db_path)
     result = await service.run(to)
     gone = f"；删除了 {len(result.pruned)} 份较旧的备份" if result.pruned else ""
     return f"已备份到 {result.describe()}{gone}"
@@ -88,7 +81,7 @@ def restore(settings: BranchConfig, db_path: str, file: str) -> str:
         raise BackupError(f"机器人正在使用 {db_path}{f'（进程 {who}）' if who else ''}，"
                           "请先停止机器人再恢复。")
     try:
-        stamp = Clock(settings.branch_timezone).now().strftime("%Y%m%d-%H%M%S")
+        stamp = clock_of(settings).now().strftime("%Y%m%d-%H%M%S")
         keep = Path(f"{db_path}.before-restore-{stamp}.db")
         restore_database(source, db_path, keep if Path(db_path).exists() else None)
     finally:
@@ -100,7 +93,7 @@ def restore(settings: BranchConfig, db_path: str, file: str) -> str:
 
 def main(argv: Iterable[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = settings_from_env()
+    settings = load_settings()  # as the bot reads them (BACKUP_DIR, BACKUP_KEEP…)
     db_path = args.db or settings.branch_db_path
     try:
         if args.action == "list":

@@ -33,7 +33,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from config import BranchConfig
+from config import load_settings
 from domain.errors import DomainError
 from domain.models import ProblemState, WishState
 from domain.problems import target_seconds
@@ -364,7 +364,7 @@ def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> str:
-    settings = BranchConfig()
+    settings = load_settings()  # as the bot reads them
     db_path = args.db or os.environ.get("BRANCH_DB_PATH") or settings.branch_db_path
     if not Path(db_path).is_file():  # opening would create (and migrate) an empty database
         raise DomainError(f"数据库文件不存在：{db_path}")

@@ -16,7 +16,9 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -33,6 +35,70 @@ def event_time() -> int:
     re-delivery (tests of re-delivery post the same event twice on purpose)."""
     _last_time[0] = max(int(time.time()), _last_time[0] + 1)
     return _last_time[0]
+
+
+class BotTime:
+    """The clock every ``BotProcess`` is started on, as the tests read it: the wall clock plus
+    ``offset`` seconds (the bot's ``CLOCK_OFFSET_SECONDS``). Tests take dates and times they
+    type or expect from here, never from the wall clock, so they pass on any date."""
+
+    def __init__(self, tz: str = "Asia/Shanghai") -> None:
+        self.tz = ZoneInfo(tz)
+        self.offset = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz) + timedelta(seconds=self.offset)
+
+    def timestamp(self) -> float:
+        return time.time() + self.offset
+
+    def start_at(self, spec: str) -> None:
+        """Start the clock at ``spec`` (in the bot's timezone):
+
+        - "" : the wall clock;
+        - "+400d", "+36h", "+90m": that far ahead of it;
+        - "2028-12-31 23:59:30": that moment (not in the past);
+        - "12-31 23:59:30" or "sunday 12-31 23:59:30": the next such moment, in the first
+          year where that day falls on that weekday (never goes stale, unlike a fixed year).
+        """
+        spec = " ".join(spec.split()).lower()
+        if not spec:
+            self.offset = 0.0
+            return
+        if spec.startswith("+"):
+            units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+            self.offset = float(spec[1:-1]) * units[spec[-1]]
+        elif spec[:4].isdigit():
+            moment = datetime.strptime(spec, "%Y-%m-%d %H:%M:%S").replace(tzinfo=self.tz)
+            self.offset = moment.timestamp() - time.time()
+        else:
+            self.offset = self._next(spec).timestamp() - time.time()
+        if self.offset < 0:
+            raise ValueError(f"the bot's clock cannot start in the past: {spec!r}")
+
+    def _next(self, spec: str) -> datetime:
+        words = spec.split()
+        weekday = None
+        if len(words) == 3:
+            days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+            weekday = days.index(words.pop(0))
+        now = datetime.now(self.tz)
+        for year in range(now.year, now.year + 30):
+            try:
+                moment = datetime.strptime(f"{year}-{words[0]} {words[1]}", "%Y-%m-%d %H:%M:%S")
+            except ValueError:  # 02-29 in a year that has none
+                continue
+            moment = moment.replace(tzinfo=self.tz)
+            if moment > now and (weekday is None or moment.weekday() == weekday):
+                return moment
+        raise ValueError(f"no such moment in the next 30 years: {spec!r}")
+
+    def env(self) -> dict[str, str]:
+        """The environment that starts a bot process on this clock."""
+        return {"CLOCK_OFFSET_SECONDS": f"{self.offset:.3f}"} if self.offset else {}
+
+
+bot_time = BotTime()
 
 
 def free_port() -> int:
@@ -58,6 +124,7 @@ class BotProcess:
             "ONEBOT_ACCESS_TOKEN": TOKEN,
             "SUPERUSERS": '["10000"]',
             "LOG_LEVEL": "INFO",
+            **bot_time.env(),
             **env,
         }
         self.proc: subprocess.Popen | None = None

@@ -20,8 +20,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from config import BranchConfig
-from domain.clock import Clock
+from config import BranchConfig, load_settings
+from domain.clock import clock_of
 from domain.errors import DomainError
 from domain.roster import RosterRefused, RosterService, csv_bytes
 from storage.database import Database
@@ -56,11 +56,12 @@ def db_path_of(args: argparse.Namespace, settings: BranchConfig) -> str:
 
 
 async def run(args: argparse.Namespace, out=print) -> int:
-    settings = BranchConfig()
+    settings = load_settings()  # as the bot reads them
     db = Database(db_path_of(args, settings))
     await db.open()
     try:
-        roster = RosterService(db, settings, Clock(settings.branch_timezone))
+        clock = clock_of(settings)
+        roster = RosterService(db, settings, clock)
         if args.action == "export":
             return await _export(roster, args, out)
         return await _import(roster, args, out)

@@ -1,6 +1,23 @@
+import os
+
 import pytest
 
-from tests.e2e.onebot import BotProcess
+from tests.e2e.onebot import BotProcess, BotTime, bot_time
+
+# Where the bot's clock starts in every end-to-end test: "" (now), "+400d", or a moment such as
+# "2028-12-31 23:59:30" (a Sunday, New Year's Eve). README, "Tests on any date".
+CLOCK_VARIABLE = "ZHIBU_TEST_CLOCK"
+
+
+@pytest.fixture(autouse=True)
+def bot_clock() -> BotTime:
+    """The bot's clock for this test, started afresh at ``ZHIBU_TEST_CLOCK``; every
+    ``BotProcess`` of the test (restarts too) runs on it."""
+    bot_time.start_at(os.environ.get(CLOCK_VARIABLE, ""))
+    try:
+        yield bot_time
+    finally:
+        bot_time.start_at("")
 
 
 @pytest.fixture

@@ -6,12 +6,14 @@ from tools.onebot import (
     SELF_ID,
     TOKEN,
     BotProcess,
+    BotTime,
     OneBotClient,
+    bot_time,
     event_time,
     free_port,
     message_text,
     segment_types,
 )
 
-__all__ = ["ROOT", "SELF_ID", "TOKEN", "BotProcess", "OneBotClient", "event_time", "free_port",
-           "message_text", "segment_types"]
+__all__ = ["ROOT", "SELF_ID", "TOKEN", "BotProcess", "BotTime", "OneBotClient", "bot_time",
+           "event_time", "free_port", "message_text", "segment_types"]

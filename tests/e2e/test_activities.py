@@ -5,7 +5,6 @@ import io
 import re
 import sqlite3
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -32,6 +31,14 @@ def fast_bot(tmp_path):
         proc.stop()
 
 
+def periods(since: datetime, until: datetime, months: int) -> int:
+    """Calendar months (1) or quarters (3) overlapping [since, until]: how many 三会一课
+    periods the report counts as due (按时召开 …/N)."""
+    first = (since.year * 12 + since.month - 1) // months
+    last = (until.year * 12 + until.month - 1) // months
+    return last - first + 1
+
+
 async def calls_until(qq: OneBotClient, done, timeout: float = 30) -> list[dict]:
     calls = []
     while not done(calls):
@@ -39,11 +46,12 @@ async def calls_until(qq: OneBotClient, done, timeout: float = 30) -> list[dict]
     return calls
 
 
-async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot):
-    starts = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=20)
+async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot, bot_clock):
+    starts = bot_clock.now() + timedelta(minutes=20)
     when = starts.strftime("%Y-%m-%d %H:%M")
     async with OneBotClient(fast_bot.port) as qq:
         await qq.set_up_group(MAIN, SECRETARY)
+        term_began = bot_clock.now()  # the branch's first term starts with it
         await qq.reply_to(MAIN, SECRETARY, "/登记 王书记", role="owner")
         await qq.reply_to(MAIN, SECRETARY, f"/成员 设置 {SECRETARY} 书记", role="owner")
         for group in (FLOOR3, FLOOR5):
@@ -110,7 +118,7 @@ async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot):
 
         # the night ends: move the bot's clock past both activities, then the report
         clock = ClockApi(fast_bot.port, TOKEN)
-        until = (starts + timedelta(hours=2)).timestamp()
+        until = (starts + timedelta(hours=2)).timestamp()  # = night_ended below
         while not (await clock.advance(until)).get("done"):
             pass
         qq.results["get_group_info"] = {"member_count": 300}
@@ -124,10 +132,15 @@ async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot):
         # present, a walk-in here): 2 check-ins by 2 people, 1/200 of those expected.
         assert ("活动·微分享：举办 1 场，报名 250 人次（候补 50），报名未到率 99.5%，"
                 "参与 2 人次（2 人），平均出勤率 0.5%") in report
-        # 支部党员大会 #2: 3 party members expected, 2 on leave, 1 came; the quarter is covered
+        # 支部党员大会 #2: 3 party members expected, 2 on leave, 1 came; its quarter is covered.
+        # The periods due are those the term overlaps up to the bot's now (two when the night
+        # crosses New Year's Eve)
+        night_ended = starts + timedelta(hours=2)
+        quarters = periods(term_began, night_ended, 3)
         assert ("活动·支部党员大会：举办 1 场，参与 1 人次（1 人），平均出勤率 33.3%，"
-                "按时召开 1/1 个季度") in report
-        assert "活动·支委会：举办 0 场" in report and "按时召开 0/1 个月" in report
+                f"按时召开 1/{quarters} 个季度") in report
+        assert "活动·支委会：举办 0 场" in report
+        assert f"按时召开 0/{periods(term_began, night_ended, 1)} 个月" in report
 
         await qq.group_message(MAIN, SECRETARY, "/统计 导出")
         upload = (await calls_until(qq, lambda c: any(x["action"] == "upload_group_file"

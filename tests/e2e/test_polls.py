@@ -4,9 +4,7 @@ after a restart the deadline passed while down closes the poll and posts its cou
 
 import asyncio
 import sqlite3
-import time
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from tests.e2e.onebot import BotProcess, OneBotClient, message_text
 
@@ -22,10 +20,9 @@ async def private_reply(qq: OneBotClient, user_id: int, typed: str) -> str:
     return message_text(call)
 
 
-async def test_polls_and_a_survey_over_the_websocket(tmp_path):
+async def test_polls_and_a_survey_over_the_websocket(tmp_path, bot_clock):
     db_path = tmp_path / "polls.db"
-    deadline = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).strftime(
-        "%Y-%m-%d 20:00")
+    deadline = (bot_clock.now() + timedelta(days=1)).strftime("%Y-%m-%d 20:00")
     proc = BotProcess(db_path, tmp_path / "bot1.log")
     proc.start()
     try:
@@ -65,7 +62,8 @@ async def test_polls_and_a_survey_over_the_websocket(tmp_path):
 
     # the bot is down when the deadline passes (a minute ago, within misfire_grace_minutes)
     with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE polls SET closes_at = ? WHERE id = 1", (int(time.time()) - 60,))
+        db.execute("UPDATE polls SET closes_at = ? WHERE id = 1",
+                   (int(bot_clock.timestamp()) - 60,))
     again = BotProcess(db_path, tmp_path / "bot2.log")
     again.start()
     try:

@@ -3,6 +3,7 @@ in the group without its content being shown, the handler solves it, the student
 5 stars in private; no group message ever carries the problem's text (nor the log, at INFO);
 /统计 and the spreadsheet agree with a hand count from the database."""
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -67,7 +68,7 @@ class Recorder:
 
 
 async def test_private_report_solved_and_confirmed_without_reaching_the_group(bot_process,
-                                                                               tmp_path):
+                                                                               tmp_path, bot_clock):
     async with OneBotClient(bot_process.port) as qq:
         await qq.set_up_group(GROUP, OWNER)
         qq.results["get_group_info"] = {"group_id": GROUP, "member_count": 40}
@@ -141,7 +142,8 @@ async def test_private_report_solved_and_confirmed_without_reaching_the_group(bo
     out = tmp_path / "term.xlsx"
     done_run = subprocess.run(
         [sys.executable, "-m", "tools.export", "--branch", "1", "-o", str(out), "--db",
-         str(bot_process.db_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+         str(bot_process.db_path)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **bot_clock.env()})  # on the bot's date: the same term
     assert done_run.returncode == 0, done_run.stderr
     book = load_workbook(out)
     sheet = [[c.value for c in row] for row in book["民情"].iter_rows(min_row=2)]

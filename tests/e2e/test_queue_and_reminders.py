@@ -2,11 +2,12 @@
 
 import asyncio
 import sqlite3
+from datetime import datetime, timedelta
 
 from domain.outbox import text_segment
 from storage.database import Database
 from storage.outbox import OutboxRepository
-from tests.e2e.onebot import BotProcess, OneBotClient, message_text
+from tests.e2e.onebot import BotProcess, BotTime, OneBotClient, message_text
 
 GROUP, FLOOR_GROUP = 81001, 81002
 OWNER = 60001
@@ -64,8 +65,17 @@ async def test_message_queued_while_no_bot_is_connected_goes_out_on_connect(tmp_
         "SELECT state FROM outbox").fetchall() == [("sent",)]
 
 
-async def test_reminders_are_rearmed_after_a_restart(tmp_path):
+def next_wednesday_1900(now: datetime) -> datetime:
+    """The next Wednesday 19:00 strictly after ``now`` (what 每周三 19:00 fires at next)."""
+    at = now.replace(hour=19, minute=0, second=0, microsecond=0)
+    at += timedelta(days=(2 - at.weekday()) % 7)
+    return at if at > now else at + timedelta(days=7)
+
+
+async def test_reminders_are_rearmed_after_a_restart(tmp_path, bot_clock: BotTime):
     db_path = tmp_path / "restart.db"
+    # a one-off reminder 40 days ahead of the bot's clock, typed as month-day (no year)
+    once = (bot_clock.now() + timedelta(days=40)).replace(hour=20, minute=0)
     proc = BotProcess(db_path, tmp_path / "bot1.log")
     proc.start()
     try:
@@ -73,7 +83,7 @@ async def test_reminders_are_rearmed_after_a_restart(tmp_path):
             await qq.set_up_group(GROUP, OWNER)
             call = await qq.reply_to(GROUP, OWNER, "/提醒 添加 每周三 19:00 支部大会", role="owner")
             assert "已添加提醒 #1" in message_text(call)
-            call = await qq.reply_to(GROUP, OWNER, "/提醒 添加 12-31 20:00 年终总结",
+            call = await qq.reply_to(GROUP, OWNER, f"/提醒 添加 {once:%m-%d} 20:00 年终总结",
                                      role="owner")
             assert "已添加提醒 #2" in message_text(call)
     finally:
@@ -84,8 +94,9 @@ async def test_reminders_are_rearmed_after_a_restart(tmp_path):
         async with OneBotClient(again.port) as qq:
             call = await qq.reply_to(GROUP, OWNER, "/提醒", role="owner")
             text = message_text(call)
-            assert "#1 每周三 19:00（下次 12-02 19:00） 支部大会" in text
-            assert "#2 2026-12-31 20:00 年终总结" in text
+            wednesday = next_wednesday_1900(bot_clock.now())
+            assert f"#1 每周三 19:00（下次 {wednesday:%m-%d} 19:00） 支部大会" in text
+            assert f"#2 {once:%Y-%m-%d} 20:00 年终总结" in text
     finally:
         again.stop()
     assert "2 reminders armed; 0 fired late, 0 skipped" in again.log()

@@ -11,9 +11,8 @@ import re
 import shutil
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -60,7 +59,7 @@ async def private_reply(qq: OneBotClient, user_id: int, text: str) -> str:
     return message_text(call)
 
 
-async def test_screen_page_in_a_real_browser(short_code_bot):
+async def test_screen_page_in_a_real_browser(short_code_bot, bot_clock):
     browser_path = chromium()
     if browser_path is None:
         pytest.skip("no Chromium installed (apt-get install -y chromium); screen page untested")
@@ -69,7 +68,7 @@ async def test_screen_page_in_a_real_browser(short_code_bot):
     except ImportError:
         pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
 
-    starts = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=10)
+    starts = bot_clock.now() + timedelta(minutes=10)
     async with OneBotClient(short_code_bot.port) as qq:
         await qq.set_up_group(GROUP, OWNER)
         await qq.reply_to(GROUP, LEADER, "/登记 李导学 3楼 301")

@@ -2,8 +2,7 @@
 
 import re
 import sqlite3
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from tests.e2e.onebot import OneBotClient, message_text
 
@@ -11,8 +10,8 @@ GROUP = 83001
 OWNER, LEADER, MEMBER, OTHER = 70001, 70002, 70003, 70004
 
 
-async def test_session_night_end_to_end(bot_process):
-    starts = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=10)
+async def test_session_night_end_to_end(bot_process, bot_clock):
+    starts = bot_clock.now() + timedelta(minutes=10)
     when = starts.strftime("%Y-%m-%d %H:%M")
     async with OneBotClient(bot_process.port) as qq:
         # the bot asks for its own role before recalling a code typed in the group (issue 13)

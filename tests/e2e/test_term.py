@@ -2,6 +2,7 @@
 
 import base64
 import io
+import os
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ GROUP = 85001
 SECRETARY, A, B, C = 90001, 90002, 90003, 90004
 
 
-async def test_secretary_runs_a_term(bot_process, tmp_path):
+async def test_secretary_runs_a_term(bot_process, tmp_path, bot_clock):
     async with OneBotClient(bot_process.port) as qq:
         await qq.set_up_group(GROUP, SECRETARY)
         qq.results["get_group_info"] = {"group_id": GROUP, "member_count": 8}
@@ -59,7 +60,8 @@ async def test_secretary_runs_a_term(bot_process, tmp_path):
     out = tmp_path / "term.xlsx"
     done = subprocess.run(
         [sys.executable, "-m", "tools.export", "--branch", "1", "-o", str(out), "--db",
-         str(bot_process.db_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+         str(bot_process.db_path)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **bot_clock.env()})  # the bot's date: the same term
     assert done.returncode == 0, done.stderr
     book = load_workbook(out)
     rows = [(row[0].value, row[1].value) for row in book["汇总"].iter_rows(min_row=2)]
