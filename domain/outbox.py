@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from config import BranchConfig
 from domain.clock import Clock
+from domain.delivery import policy_of
 from storage.branches import BranchRepository
 from storage.database import Database
 from storage.members import MemberRepository
@@ -128,7 +129,10 @@ class OutboxService:
                       dedupe_key: str | None = None,
                       fallback: list[dict] | None = None) -> int | None:
         """Queue a private message; ``fallback`` (with ``via_group_id``) is sent to that group
-        instead if the private message cannot be delivered."""
+        instead if the private message cannot be delivered. ``kind`` must be listed in
+        ``domain.delivery.KIND_POLICY``. Call it inside the transaction of the change that
+        causes the message, so both are kept or neither."""
+        policy_of(kind)  # refuses a kind nobody decided a policy for
         async with self.db.transaction():
             queued = await self.repo.add(
                 branch_id=branch_id, target_type="private", target_id=user_id,
