@@ -178,6 +178,11 @@ class Tile:
     before: str | None = None  # "上学期 78.0%"
     change: str | None = None  # "↑18.0" (percentage points) or "持平"
 
+    @property
+    def trend(self) -> str:
+        """``上学期 78.0% ↑18.0`` ('' without a previous term)."""
+        return " ".join(part for part in (self.before, self.change) if part)
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -405,11 +410,12 @@ def _draw_card(card: Card, font: Font, fmt: str) -> bytes:
         sheet.text(x + 0.14, y + 0.08, tile.label, fontsize=9.5, color=GREY)
         sheet.text(x + 0.14, y + 0.3, tile.value, fontsize=19, fontweight="bold",
                    color=DARK_RED)
-        if tile.change is not None:
-            colour = RED if tile.change.startswith("↑") else (
-                "#2E7D32" if tile.change.startswith("↓") else GREY)
-            sheet.text(x + tile_w - 0.12, y + 0.08, f"{tile.before} {tile.change}",
-                       fontsize=8, color=colour, ha="right")
+        if tile.before is not None:
+            change = tile.change or ""
+            colour = RED if change.startswith("↑") else (
+                "#2E7D32" if change.startswith("↓") else GREY)
+            sheet.text(x + tile_w - 0.12, y + 0.08, tile.trend, fontsize=8, color=colour,
+                       ha="right")
         sheet.text(x + 0.14, y + 0.68, tile.detail, fontsize=8, color=GREY)
     top += parts["tiles"]
     # floors

@@ -145,11 +145,11 @@ def _message_page(message: str) -> str:
 
 def _tile(tile) -> str:
     trend = ""
-    if tile.change is not None:
-        css = "up" if tile.change.startswith("↑") else (
-            "down" if tile.change.startswith("↓") else "")
+    if tile.before is not None:
+        change = tile.change or ""
+        css = "up" if change.startswith("↑") else ("down" if change.startswith("↓") else "")
         trend = (f'<div class="before">{escape(tile.before)} '
-                 f'<span class="change {css}">{escape(tile.change)}</span></div>')
+                 f'<span class="change {css}">{escape(change)}</span></div>')
     return (f'<div class="tile" data-label="{escape(tile.label)}">'
             f'<div class="label">{escape(tile.label)}</div>'
             f'<div class="value">{escape(tile.value)}</div>{trend}'
