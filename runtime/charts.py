@@ -298,12 +298,14 @@ class _Sheet:
     """A figure laid out top to bottom in inches (matplotlib places things bottom-up in
     fractions)."""
 
-    def __init__(self, height: float, font: Font, background: str = "white") -> None:
+    def __init__(self, height: float, font: Font, background: str = "white",
+                 width: float = WIDTH_IN) -> None:
         from matplotlib.figure import Figure
 
         self.font = font
         self.height = height
-        self.fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, facecolor=background)
+        self.width = width
+        self.fig = Figure(figsize=(width, height), dpi=DPI, facecolor=background)
 
     def y(self, inches_from_top: float) -> float:
         return 1 - inches_from_top / self.height
@@ -311,19 +313,21 @@ class _Sheet:
     def text(self, x: float, top: float, content: str, **kw):
         kw.setdefault("va", "top")
         kw.setdefault("color", INK)
-        return self.fig.text(x / WIDTH_IN, self.y(top), readable(self.font, content), **kw)
+        return self.fig.text(x / self.width, self.y(top), readable(self.font, content), **kw)
 
     def box(self, x: float, top: float, w: float, h: float, colour: str, **kw):
         from matplotlib.patches import FancyBboxPatch
 
-        patch = FancyBboxPatch((x / WIDTH_IN, self.y(top + h)), w / WIDTH_IN, h / self.height,
+        patch = FancyBboxPatch((x / self.width, self.y(top + h)), w / self.width,
+                               h / self.height,
                                boxstyle=kw.pop("boxstyle", "round,pad=0,rounding_size=0.012"),
                                transform=self.fig.transFigure, facecolor=colour,
                                edgecolor="none", **kw)
         self.fig.patches.append(patch)
 
     def axes(self, x: float, top: float, w: float, h: float):
-        return self.fig.add_axes((x / WIDTH_IN, self.y(top + h), w / WIDTH_IN, h / self.height))
+        return self.fig.add_axes((x / self.width, self.y(top + h), w / self.width,
+                                  h / self.height))
 
     def heading(self, top: float, content: str) -> None:
         self.box(0.3, top + 0.06, 0.06, 0.26, RED, boxstyle="square,pad=0")
@@ -505,20 +509,23 @@ def _svg_element(data: bytes) -> str:
     return head + ' role="img" style="width:100%;height:auto"' + text[head_end:]
 
 
+PAGE_WIDTH_IN = 3.6  # the page's charts: narrower, so their text reads at the page's size
+
+
 def _floor_chart(card: Card, font: Font) -> bytes:
     rows = card.floors or (Bar("暂无楼层", None, "—"),)
-    sheet = _Sheet(0.2 + 0.36 * len(rows), font)
-    ax = sheet.axes(0.9, 0.1, 2.2, 0.36 * len(rows))
+    sheet = _Sheet(0.2 + 0.32 * len(rows), font, width=PAGE_WIDTH_IN)
+    ax = sheet.axes(0.75, 0.1, 1.45, 0.32 * len(rows))
     _bars(ax, rows, 1.0, RED)
     for i, bar in enumerate(rows):
-        sheet.text(0.1, 0.18 + 0.36 * i, bar.label, fontsize=9.5)
-        sheet.text(3.2, 0.18 + 0.36 * i, bar.text, fontsize=9)
+        sheet.text(0.05, 0.16 + 0.32 * i, bar.label, fontsize=9.5)
+        sheet.text(2.28, 0.16 + 0.32 * i, bar.text, fontsize=9)
     return sheet.save("svg")
 
 
 def _trend_chart(card: Card, font: Font) -> bytes:
-    sheet = _Sheet(2.2, font)
-    ax = sheet.axes(0.55, 0.45, 4.6, 1.45)
+    sheet = _Sheet(2.3, font, width=PAGE_WIDTH_IN)
+    ax = sheet.axes(0.5, 0.62, 2.95, 1.35)
     xs = list(range(len(card.terms)))
     for label, values in card.series.items():
         points = [(x, v * 100) for x, v in zip(xs, values, strict=True) if v is not None]
@@ -531,7 +538,7 @@ def _trend_chart(card: Card, font: Font) -> bytes:
     ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.legend(loc="lower left", bbox_to_anchor=(-0.1, 1.05), ncol=4, fontsize=8,
+    ax.legend(loc="lower left", bbox_to_anchor=(-0.15, 1.03), ncol=2, fontsize=8.5,
               frameon=False, handlelength=1.4, columnspacing=0.9)
     return sheet.save("svg")
 
@@ -539,12 +546,12 @@ def _trend_chart(card: Card, font: Font) -> bytes:
 def _response_chart(card: Card, font: Font) -> bytes:
     rows = card.responses or (Bar("暂无", None, "—"),)
     limit = max([b.second or b.value or 0 for b in rows] + [1])
-    sheet = _Sheet(0.2 + 0.36 * len(rows), font)
-    ax = sheet.axes(0.9, 0.1, 1.6, 0.36 * len(rows))
+    sheet = _Sheet(0.2 + 0.32 * len(rows), font, width=PAGE_WIDTH_IN)
+    ax = sheet.axes(0.6, 0.1, 0.8, 0.32 * len(rows))
     _bars(ax, rows, limit, RED, second="#EF9A9A")
     for i, bar in enumerate(rows):
-        sheet.text(0.1, 0.18 + 0.36 * i, bar.label, fontsize=9.5)
-        sheet.text(2.6, 0.18 + 0.36 * i, bar.text, fontsize=8.5)
+        sheet.text(0.05, 0.16 + 0.32 * i, bar.label, fontsize=9.5)
+        sheet.text(1.47, 0.16 + 0.32 * i, bar.text, fontsize=8.5)
     return sheet.save("svg")
 
 

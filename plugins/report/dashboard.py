@@ -127,6 +127,8 @@ STYLE = """
   th, td { text-align: left; padding: 5px 6px; border-bottom: 1px solid #eee;
     vertical-align: top; }
   th { color: #666; font-weight: normal; white-space: nowrap; }
+  td { white-space: nowrap; } td:last-child { white-space: normal; min-width: 8em; }
+  #figures td { white-space: normal; }
   #figures th { width: 7.5em; }
   .note { color: #666; font-size: 13px; }
   a.button { display: inline-block; background: #c62828; color: #fff; padding: 10px 16px;
