@@ -325,6 +325,15 @@ class _Sheet:
                                edgecolor="none", **kw)
         self.fig.patches.append(patch)
 
+    def circle(self, x: float, top: float, size: float, colour: str) -> None:
+        """A disc of diameter ``size`` with its top-left corner at (x, top)."""
+        from matplotlib.patches import Ellipse
+
+        self.fig.patches.append(Ellipse(
+            ((x + size / 2) / self.width, self.y(top + size / 2)), size / self.width,
+            size / self.height, transform=self.fig.transFigure, facecolor=colour,
+            edgecolor="none"))
+
     def axes(self, x: float, top: float, w: float, h: float):
         return self.fig.add_axes((x / self.width, self.y(top + h), w / self.width,
                                   h / self.height))
@@ -585,16 +594,16 @@ def draw_board(title: str, subtitle: str, rows: Sequence[BoardRow], footer: str,
                 if row.mine:
                     sheet.box(0.2, y - 0.04, WIDTH_IN - 0.4, row_h - 0.02, "#FFF3CD")
                 colour = MEDALS[row.rank - 1] if row.rank <= len(MEDALS) else "#BDBDBD"
-                sheet.box(0.3, y + 0.04, 0.34, 0.34, colour,
-                          boxstyle="round,pad=0,rounding_size=0.17")
-                sheet.text(0.47, y + 0.08, str(row.rank), fontsize=10, fontweight="bold",
-                           color="white", ha="center")
-                sheet.text(0.8, y + 0.07, row.name + ("（我）" if row.mine else ""),
-                           fontsize=11.5)
+                sheet.circle(0.3, y + 0.04, 0.34, colour)
+                sheet.text(0.47, y + 0.21, str(row.rank), fontsize=10, fontweight="bold",
+                           color="white", ha="center", va="center")
+                sheet.text(0.8, y + 0.21, row.name + ("（我）" if row.mine else ""),
+                           fontsize=11.5, va="center")
                 bar_w = 1.7 * max(row.total, 0) / best
-                sheet.box(2.85, y + 0.12, max(bar_w, 0.02), 0.2, "#EF9A9A")
-                sheet.text(WIDTH_IN - 0.3, y + 0.07, f"{row.total} 分", fontsize=11,
-                           fontweight="bold", color=DARK_RED, ha="right")
+                sheet.box(2.85, y + 0.12, max(bar_w, 0.02), 0.18, "#EF9A9A",
+                          boxstyle="square,pad=0")
+                sheet.text(WIDTH_IN - 0.3, y + 0.21, f"{row.total} 分", fontsize=11,
+                           fontweight="bold", color=DARK_RED, ha="right", va="center")
             sheet.text(0.35, height - 0.55, footer, fontsize=11, fontweight="bold")
             return sheet.save()
 
@@ -618,13 +627,13 @@ def draw_poster(branch: str, week: str, rows: Sequence[BoardRow], font: Font) ->
                 y = 2.4 + row_h * i
                 colour = MEDALS[row.rank - 1] if row.rank <= len(MEDALS) else "#E0E0E0"
                 size = min(0.56, row_h * 0.8)
-                sheet.box(0.7, y, size, size, colour,
-                          boxstyle=f"round,pad=0,rounding_size={size / 2 / WIDTH_IN:.4f}")
-                sheet.text(0.7 + size / 2, y + size * 0.12, str(row.rank), fontsize=15,
-                           fontweight="bold", color="#5D4037", ha="center")
-                sheet.text(1.55, y + size * 0.08, row.name, fontsize=18, color="white")
-                sheet.text(WIDTH_IN - 0.7, y + size * 0.1, f"{row.total} 分", fontsize=16,
-                           fontweight="bold", color=GOLD, ha="right")
+                sheet.circle(0.7, y, size, colour)
+                sheet.text(0.7 + size / 2, y + size / 2, str(row.rank), fontsize=15,
+                           fontweight="bold", color="#5D4037", ha="center", va="center")
+                sheet.text(1.55, y + size / 2, row.name, fontsize=18, color="white",
+                           va="center")
+                sheet.text(WIDTH_IN - 0.7, y + size / 2, f"{row.total} 分", fontsize=16,
+                           fontweight="bold", color=GOLD, ha="right", va="center")
             sheet.text(WIDTH_IN / 2, height - 0.95, "感谢大家的服务与参与，继续加油！",
                        fontsize=11.5, color="white", ha="center")
             return sheet.save()
