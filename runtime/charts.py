@@ -382,6 +382,50 @@ def _bars(ax, bars: Sequence[Bar], limit: float, colour: str, second: str | None
             ax.barh(i, bar.value, height=0.62, color=colour)
 
 
+def _bar_rows(sheet: _Sheet, top: float, rows: Sequence[Bar], geometry: tuple[float, ...],
+              limit: float, second: str | None = None, size: float = 9.0) -> None:
+    """A label, a bar and its text per row; ``geometry`` = (label x, bar x, bar width, text x,
+    row height), in inches."""
+    label_x, bar_x, bar_w, text_x, row_h = geometry
+    _bars(sheet.axes(bar_x, top, bar_w, row_h * len(rows)), rows, limit, RED, second)
+    for i, bar in enumerate(rows):
+        sheet.text(label_x, top + row_h * i + row_h / 2, bar.label, fontsize=9.5, va="center")
+        sheet.text(text_x, top + row_h * i + row_h / 2, bar.text, fontsize=size, va="center")
+
+
+def _floor_bars(sheet: _Sheet, top: float, card: Card, geometry: tuple[float, ...]) -> None:
+    _bar_rows(sheet, top, card.floors or (Bar("暂无楼层", None, "—"),), geometry, 1.0)
+
+
+def _response_bars(sheet: _Sheet, top: float, card: Card, geometry: tuple[float, ...]) -> None:
+    rows = card.responses or (Bar("暂无", None, "—"),)
+    limit = max([b.second or b.value or 0 for b in rows] + [1])
+    _bar_rows(sheet, top, rows, geometry, limit, second="#EF9A9A", size=8.5)
+
+
+def _trend_lines(ax, card: Card, font: Font, ticks: Sequence[int], columns: int) -> None:
+    """达标率 / 出勤率 / 满意度 / 解决率 over the terms, one line each, legend above."""
+    xs = list(range(len(card.terms)))
+    for label, values in card.series.items():
+        points = [(x, v * 100) for x, v in zip(xs, values, strict=True) if v is not None]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=4,
+                linewidth=1.8, color=SERIES_COLOURS[label], label=label)
+    ax.set_ylim(0, 105)
+    ax.set_xlim(-0.4, max(len(xs) - 1, 0) + 0.4)
+    ax.set_xticks(xs, [readable(font, t) for t in card.terms], fontsize=8)
+    ax.set_yticks(list(ticks), [f"{t}%" for t in ticks], fontsize=8)
+    ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(loc="lower left", bbox_to_anchor=(-0.15 if columns < 4 else -0.12, 1.03),
+              ncol=columns, fontsize=8 if columns == 4 else 8.5, frameon=False,
+              handlelength=1.4, columnspacing=0.9)
+
+
+CARD_BARS = (0.35, 1.2, 2.2, 3.5, 0.36)  # label x, bar x, bar width, text x, row height
+CARD_TIMES = (0.35, 1.2, 1.6, 2.9, 0.36)
+
+
 def _card_layout(card: Card) -> dict[str, float]:
     parts = {
         "header": 1.05,
@@ -433,47 +477,16 @@ def _draw_card(card: Card, font: Font, fmt: str) -> bytes:
     top += parts["tiles"]
     # floors
     sheet.heading(top, "各楼层积分达标率")
-    rows = card.floors or (Bar("暂无楼层", None, "—"),)
-    label_w = 0.9
-    ax = sheet.axes(0.3 + label_w, top + 0.45, 2.2, 0.36 * len(rows))
-    _bars(ax, rows, 1.0, RED)
-    for i, bar in enumerate(rows):
-        row_top = top + 0.45 + 0.36 * i + 0.08
-        sheet.text(0.35, row_top, bar.label, fontsize=9.5)
-        sheet.text(0.3 + label_w + 2.3, row_top, bar.text, fontsize=9)
+    _floor_bars(sheet, top + 0.45, card, CARD_BARS)
     top += parts["floors"]
     # the terms, line by line
     sheet.heading(top, "各学期趋势")
-    ax = sheet.axes(0.75, top + 0.85, 4.35, 1.55)
-    xs = list(range(len(card.terms)))
-    for label, values in card.series.items():
-        points = [(x, v * 100) for x, v in zip(xs, values, strict=True) if v is not None]
-        if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
-                    markersize=4, linewidth=1.8, color=SERIES_COLOURS[label], label=label)
-        else:
-            ax.plot([], [], color=SERIES_COLOURS[label], label=label)
-    ax.set_ylim(0, 105)
-    ax.set_xlim(-0.4, max(len(xs) - 1, 0) + 0.4)
-    ax.set_xticks(xs, [readable(font, t) for t in card.terms], fontsize=8)
-    ax.set_yticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=8)
-    ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.legend(loc="lower left", bbox_to_anchor=(-0.12, 1.02), ncol=4, fontsize=8,
-              frameon=False, handlelength=1.4, columnspacing=0.9)
+    _trend_lines(sheet.axes(0.75, top + 0.85, 4.35, 1.55), card, font, (0, 25, 50, 75, 100), 4)
     top += parts["trend"]
     # 民情 response times per category
     sheet.heading(top, "民情首次响应用时（小时）")
     sheet.text(0.45, top + 0.4, card.response_summary, fontsize=8, color=GREY)
-    rows = card.responses or (Bar("暂无", None, "—"),)
-    limit = max([b.second or b.value or 0 for b in rows] + [1])
-    ax = sheet.axes(0.3 + label_w, top + 0.75, 1.6, 0.36 * len(rows))
-    _bars(ax, rows, limit, RED, second="#EF9A9A")
-    for i, bar in enumerate(rows):
-        row_top = top + 0.75 + 0.36 * i + 0.08
-        sheet.text(0.35, row_top, bar.label, fontsize=9.5)
-        sheet.text(0.3 + label_w + 1.7, row_top, bar.text, fontsize=8.5)
+    _response_bars(sheet, top + 0.75, card, CARD_TIMES)
     top += parts["responses"]
     # activities per kind
     sheet.heading(top, "活动与三会一课")
@@ -521,46 +534,25 @@ def _svg_element(data: bytes) -> str:
 PAGE_WIDTH_IN = 3.6  # the page's charts: narrower, so their text reads at the page's size
 
 
+PAGE_BARS = (0.05, 0.75, 1.45, 2.28, 0.32)
+PAGE_TIMES = (0.05, 0.6, 0.8, 1.47, 0.32)
+
+
 def _floor_chart(card: Card, font: Font) -> bytes:
-    rows = card.floors or (Bar("暂无楼层", None, "—"),)
-    sheet = _Sheet(0.2 + 0.32 * len(rows), font, width=PAGE_WIDTH_IN)
-    ax = sheet.axes(0.75, 0.1, 1.45, 0.32 * len(rows))
-    _bars(ax, rows, 1.0, RED)
-    for i, bar in enumerate(rows):
-        sheet.text(0.05, 0.16 + 0.32 * i, bar.label, fontsize=9.5)
-        sheet.text(2.28, 0.16 + 0.32 * i, bar.text, fontsize=9)
+    sheet = _Sheet(0.2 + 0.32 * max(len(card.floors), 1), font, width=PAGE_WIDTH_IN)
+    _floor_bars(sheet, 0.1, card, PAGE_BARS)
     return sheet.save("svg")
 
 
 def _trend_chart(card: Card, font: Font) -> bytes:
     sheet = _Sheet(2.3, font, width=PAGE_WIDTH_IN)
-    ax = sheet.axes(0.5, 0.62, 2.95, 1.35)
-    xs = list(range(len(card.terms)))
-    for label, values in card.series.items():
-        points = [(x, v * 100) for x, v in zip(xs, values, strict=True) if v is not None]
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=4,
-                linewidth=1.8, color=SERIES_COLOURS[label], label=label)
-    ax.set_ylim(0, 105)
-    ax.set_xlim(-0.4, max(len(xs) - 1, 0) + 0.4)
-    ax.set_xticks(xs, [readable(font, t) for t in card.terms], fontsize=8)
-    ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"], fontsize=8)
-    ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.legend(loc="lower left", bbox_to_anchor=(-0.15, 1.03), ncol=2, fontsize=8.5,
-              frameon=False, handlelength=1.4, columnspacing=0.9)
+    _trend_lines(sheet.axes(0.5, 0.62, 2.95, 1.35), card, font, (0, 50, 100), 2)
     return sheet.save("svg")
 
 
 def _response_chart(card: Card, font: Font) -> bytes:
-    rows = card.responses or (Bar("暂无", None, "—"),)
-    limit = max([b.second or b.value or 0 for b in rows] + [1])
-    sheet = _Sheet(0.2 + 0.32 * len(rows), font, width=PAGE_WIDTH_IN)
-    ax = sheet.axes(0.6, 0.1, 0.8, 0.32 * len(rows))
-    _bars(ax, rows, limit, RED, second="#EF9A9A")
-    for i, bar in enumerate(rows):
-        sheet.text(0.05, 0.16 + 0.32 * i, bar.label, fontsize=9.5)
-        sheet.text(1.47, 0.16 + 0.32 * i, bar.text, fontsize=8.5)
+    sheet = _Sheet(0.2 + 0.32 * max(len(card.responses), 1), font, width=PAGE_WIDTH_IN)
+    _response_bars(sheet, 0.1, card, PAGE_TIMES)
     return sheet.save("svg")
 
 

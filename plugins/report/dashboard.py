@@ -14,14 +14,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi.responses import HTMLResponse, Response
-from nonebot import get_driver, logger
-from nonebot.drivers import ASGIMixin
 
 from domain.dashboard import DASHBOARD_PATH, Table, Viewing
 from domain.errors import NotFound
+from domain.models import Term
 from runtime import lifecycle, pictures
 from runtime.context import is_superuser
 from runtime.outbox import first_connected_bot
+from runtime.web import add_routes
 
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Robots-Tag": "noindex", "X-Content-Type-Options": "nosniff",
@@ -30,10 +30,6 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                                       "img-src data:; base-uri 'none'; form-action 'none'"}
 INVALID = "链接无效或已过期。请私聊机器人发送 /统计 网页 获取新的链接。"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-async def _viewing(token: str) -> Viewing | None:
-    return await lifecycle.services().dashboard.open(token, is_superuser)
 
 
 async def _group_members(branch_id: int) -> int | None:
@@ -46,21 +42,24 @@ async def _group_members(branch_id: int) -> int | None:
     return await group_member_count(bot, await lifecycle.services().branches.groups(branch_id))
 
 
-async def _term(branch_id: int, term: str | None):
-    svc = lifecycle.services()
+async def _opened(token: str, term: str | None) -> tuple[Viewing, Term] | None:
+    """The link's branch and the term asked for (the current one by default), or None."""
+    viewing = await lifecycle.services().dashboard.open(token, is_superuser)
+    if viewing is None:
+        return None
     word = f"#{term}" if term and term.isdigit() else None
     try:
-        return await svc.branches.find_term(branch_id, word)
+        return viewing, await lifecycle.services().branches.find_term(viewing.branch_id, word)
     except NotFound:
         return None
 
 
 async def page(token: str, term: str | None = None) -> HTMLResponse:
     """GET DASHBOARD_PATH/<token>[?term=<id>]: the page, or that the link does not work."""
-    viewing = await _viewing(token)
-    chosen = None if viewing is None else await _term(viewing.branch_id, term)
-    if viewing is None or chosen is None:
+    opened = await _opened(token, term)
+    if opened is None:
         return HTMLResponse(_message_page(INVALID), 404, HEADERS)
+    viewing, chosen = opened
     svc = lifecycle.services()
     view = await pictures.page_view(svc, viewing.branch_id, chosen,
                                     await _group_members(viewing.branch_id))
@@ -73,10 +72,10 @@ async def export(token: str, term: str | None = None) -> Response:
     """GET DASHBOARD_PATH/<token>/export[?term=<id>]: the term's workbook (as /统计 导出)."""
     from tools.export import export_term
 
-    viewing = await _viewing(token)
-    chosen = None if viewing is None else await _term(viewing.branch_id, term)
-    if viewing is None or chosen is None:
+    opened = await _opened(token, term)
+    if opened is None:
         return HTMLResponse(_message_page(INVALID), 404, HEADERS)
+    viewing, chosen = opened
     svc = lifecycle.services()
     members = await _group_members(viewing.branch_id)
     with tempfile.TemporaryDirectory(prefix="zhibu-export-") as folder:
@@ -90,15 +89,10 @@ async def export(token: str, term: str | None = None) -> Response:
 
 def install() -> None:
     """Add the page's routes to NoneBot's FastAPI app (no second server)."""
-    driver = get_driver()
-    if not isinstance(driver, ASGIMixin):
-        logger.warning("the secretary's page needs an ASGI driver (~fastapi); not served")
-        return
-    app = driver.server_app
-    app.add_api_route(DASHBOARD_PATH + "/{token}", page, methods=["GET"],
-                      response_class=HTMLResponse, include_in_schema=False)
-    app.add_api_route(DASHBOARD_PATH + "/{token}/export", export, methods=["GET"],
-                      include_in_schema=False)
+    add_routes("the secretary's page", [
+        (DASHBOARD_PATH + "/{token}", page, {"response_class": HTMLResponse}),
+        (DASHBOARD_PATH + "/{token}/export", export, {}),
+    ])
 
 
 # the document ----------------------------------------------------------------------------

@@ -10,10 +10,8 @@ screenshot is saved in the test's tmp folder. Needs Debian's ``chromium`` and ``
 import re
 from datetime import timedelta
 
-import pytest
-
 from tests.e2e.onebot import BotProcess, OneBotClient, bot_time, message_text
-from tests.e2e.test_screen_browser import chromium, fetch
+from tests.e2e.test_screen_browser import browser_or_skip, fetch
 
 GROUP = 86201
 OWNER, MEMBER, HELPER = 73001, 73002, 73003
@@ -49,13 +47,7 @@ async def seed(qq: OneBotClient) -> None:
 
 
 async def test_secretarys_page_in_a_real_browser(bot_process, tmp_path):
-    browser_path = chromium()
-    if browser_path is None:
-        pytest.skip("no Chromium installed (apt-get install -y chromium); page untested")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
+    browser_path, async_playwright = browser_or_skip("the secretary's page")
     from openpyxl import load_workbook
 
     base = f"http://127.0.0.1:{bot_process.port}"
