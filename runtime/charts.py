@@ -46,7 +46,7 @@ SERIES_COLOURS = {"积分达标率": "#C62828", "平均出勤率": "#1565C0", "�
                   "问题解决率": "#2E7D32"}
 MEDALS = ("#F9A825", "#9E9E9E", "#B87333")  # gold, silver, bronze
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # drawing and finding the font share matplotlib's font objects
 
 
 class NoFont(Exception):
@@ -132,19 +132,26 @@ _font_checked = False
 _warned = False
 
 
+def font_checked() -> bool:
+    """Whether ``configure`` has looked for the font yet (it reads files the first time)."""
+    return _font_checked
+
+
 def configure(configured: str = "") -> Font | None:
-    """Find the font once per process (``picture_font``); logs one warning when there is none."""
+    """Find the font once per process (``picture_font``); logs one warning when there is none.
+    The first call reads font files: call it from a worker thread (``asyncio.to_thread``)."""
     global _font, _font_checked, _warned
-    if not _font_checked:
-        _font = find_font(configured)
-        _font_checked = True
-        if _font is None and not _warned:
-            _warned = True
-            log.warning("no font with Chinese glyphs%s: pictures are answered in text "
-                        "(Debian: apt-get install fonts-noto-cjk, or set PICTURE_FONT)",
-                        f" in {configured}" if configured else " found")
-        elif _font is not None:
-            log.info("pictures drawn with %s (%s)", _font.family, _font.path)
+    with _lock:
+        if not _font_checked:
+            _font = find_font(configured)
+            _font_checked = True
+            if _font is None and not _warned:
+                _warned = True
+                log.warning("no font with Chinese glyphs%s: pictures are answered in text "
+                            "(Debian: apt-get install fonts-noto-cjk, or set PICTURE_FONT)",
+                            f" in {configured}" if configured else " found")
+            elif _font is not None:
+                log.info("pictures drawn with %s (%s)", _font.family, _font.path)
     return _font
 
 

@@ -78,9 +78,16 @@ def cache_of(svc) -> PictureCache:
     return cache
 
 
-def font_of(svc) -> charts.Font:
+async def find_font(svc) -> charts.Font | None:
+    """The CJK font (looked for once, in a worker thread: it reads font files)."""
+    if not charts.font_checked():
+        return await asyncio.to_thread(charts.configure, svc.settings.picture_font)
+    return charts.configure(svc.settings.picture_font)
+
+
+async def font_of(svc) -> charts.Font:
     """The CJK font, or ``NoFont`` (the caller answers in text)."""
-    font = charts.configure(svc.settings.picture_font)
+    font = await find_font(svc)
     if font is None:
         raise NoFont()
     return font
@@ -112,7 +119,7 @@ async def _card(svc, branch_id: int, term: Term, group_members: int | None
 
 async def report_card(svc, branch_id: int, term: Term, group_members: int | None) -> bytes:
     """The report card of ``term`` as PNG (``NoFont`` without a CJK font)."""
-    font = font_of(svc)
+    font = await font_of(svc)
 
     async def make() -> bytes:
         _, card = await _card(svc, branch_id, term, group_members)
@@ -127,7 +134,7 @@ async def page_view(svc, branch_id: int, term: Term, group_members: int | None) 
     a CJK font: the page shows the figures as text then)."""
     async def make() -> PageView:
         report, card = await _card(svc, branch_id, term, group_members)
-        font = charts.configure(svc.settings.picture_font)
+        font = await find_font(svc)
         drawn = [] if font is None else await asyncio.to_thread(charts.page_charts, card, font)
         return PageView(report, card, drawn)
 
@@ -137,7 +144,7 @@ async def page_view(svc, branch_id: int, term: Term, group_members: int | None) 
 
 async def board_picture(svc, branch_name: str, board: Board, asker: int) -> bytes:
     """``/积分榜 图``: the board with the asker's row marked and their place below."""
-    font = font_of(svc)
+    font = await font_of(svc)
     rows = tuple(BoardRow(rank, board.names.get(uid, str(uid)), total, uid == asker)
                  for rank, uid, total in board.rows)
     if board.mine:
@@ -161,7 +168,7 @@ async def board_picture(svc, branch_name: str, board: Board, asker: int) -> byte
 
 async def commendation_poster(svc, commendation: Commendation) -> bytes | None:
     """The weekly commendation as a poster; None without a CJK font (the text goes then)."""
-    font = charts.configure(svc.settings.picture_font)
+    font = await find_font(svc)
     if font is None:
         return None
     rows = [BoardRow(rank, commendation.names.get(uid, str(uid)), total)
