@@ -459,6 +459,7 @@ class ReportService:
     async def build_unchecked(self, branch_id: int, term_word: str | None = None,
                               group_members: int | None = None) -> Report:
         """The report without a permission check (for the command-line export)."""
+        await self.branches.get_branch(branch_id)  # not found: before any term is made
         term = await self.branches.find_term(branch_id, term_word)
         return await self.build_term(branch_id, term, group_members)
 
