@@ -8,6 +8,7 @@ from config import BranchConfig
 from domain.activities import ActivityService
 from domain.branches import BranchService
 from domain.clock import Clock, clock_for
+from domain.dashboard import DashboardService
 from domain.guard import CommandGuard
 from domain.outbox import OutboxService
 from domain.overview import OverviewService
@@ -40,6 +41,7 @@ class Services:
     problems: ProblemService
     polls: PollService
     surveys: SurveyService
+    dashboard: DashboardService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -68,4 +70,5 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
                     activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings), polls=polls, surveys=surveys)
+                    guard=CommandGuard(settings), polls=polls, surveys=surveys,
+                    dashboard=DashboardService(db, settings, clock, branches))

@@ -162,9 +162,12 @@ class OutboxDispatcher:
         if attempts > self.svc.settings.send_max_retries or message.fallback_segments:
             async with self.svc.db.transaction():
                 await self.repo.mark_failed(message.id, error)
-            if message.fallback_segments and message.via_group_id:
-                # a private note that cannot arrive is told in the group instead, at once
-                await self.svc.outbox.to_group(message.via_group_id, message.fallback_segments,
+            # a private note that cannot arrive is told in the group instead, and a picture
+            # a group refuses is sent there as text, at once
+            group = message.via_group_id or (message.target_id
+                                             if message.target_type == "group" else None)
+            if message.fallback_segments and group:
+                await self.svc.outbox.to_group(group, message.fallback_segments,
                                                f"{message.kind}_fallback",
                                                branch_id=message.branch_id)
                 logger.warning(f"outbox #{message.id} to {where} failed ({error}); "

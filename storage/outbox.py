@@ -20,7 +20,7 @@ class OutboxMessage:
     kind: str
     attempts: int
     next_attempt_at: float
-    fallback_segments: list[dict] | None = None  # told to the group if a private send fails
+    fallback_segments: list[dict] | None = None  # sent to the group if this send fails
 
     @property
     def target_key(self) -> str:
