@@ -8,7 +8,8 @@ Without ``--to`` the backup goes to BACKUP_DIR (default data/backups) as
 ``zhibu-YYYYMMDD-HHMMSS.db`` and only the newest BACKUP_KEEP (default 14) are kept there.
 A restore checks the file (``PRAGMA integrity_check``, and that it is this bot's database),
 refuses while a bot holds the database lock (``<db>.lock``), saves the current database as
-``<db>.before-restore-<time>.db`` and then replaces it.
+``<db>.before-restore-<time>.db`` (a broken one is moved aside as it is, as
+``<db>.before-restore-broken-<time>.db``) and then replaces it.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def restore(settings: BranchConfig, db_path: str, file: str) -> str:
     source = Path(file)
     verdict = integrity_of(source)
     if verdict != "ok":
-        raise BackupError(f"备份文件有问题，没有恢复：{verdict}")
+        raise BackupError(f"备份文件 {source} 有问题，没有恢复：{verdict}")
     lock = DatabaseLock(db_path)
     if not lock.acquire():
         who = lock.holder()
@@ -82,11 +83,17 @@ def restore(settings: BranchConfig, db_path: str, file: str) -> str:
                           "请先停止机器人再恢复。")
     try:
         stamp = clock_of(settings).now().strftime("%Y%m%d-%H%M%S")
-        keep = Path(f"{db_path}.before-restore-{stamp}.db")
-        restore_database(source, db_path, keep if Path(db_path).exists() else None)
+        kept = restore_database(source, db_path, f"{db_path}.before-restore-{stamp}.db",
+                                f"{db_path}.before-restore-broken-{stamp}.db")
     finally:
         lock.release()
-    saved = f"原数据库已另存为 {keep}。" if keep.exists() else ""
+    if kept is None:
+        saved = ""
+    elif kept.broken:
+        saved = (f"原数据库 {db_path} 已损坏（{kept.broken}），已原样移到 {kept.path}"
+                 "（可交给懂 SQLite 的人尝试抢救）。")
+    else:
+        saved = f"原数据库已另存为 {kept.path}。"
     return (f"已从 {source} 恢复到 {db_path}（结构版本 v{schema_version(db_path)}，"
             f"完整性检查通过）。{saved}启动机器人时会自动升级到最新结构。")
 
