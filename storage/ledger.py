@@ -104,7 +104,8 @@ def board_sync(conn: sqlite3.Connection, branch_id: int, period: str, limit: int
                user_id: int) -> tuple[list[tuple[int, int]], tuple[int, int, int] | None, int,
                                       dict[int, str]]:
     """Everything a leaderboard reply shows, in one database trip: the top ``limit`` places
-    (user, total; people tied at the last place all included), the asker's standing, how many are ranked, and the names on the board."""
+    (user, total; people tied at the last place all included), the asker's standing, how many
+    are ranked, and the names on the board."""
     rows = [(r[0], r[1]) for r in conn.execute(BOARD_SQL, (branch_id, period, limit))]
     standing = standing_of(conn.execute(STANDING_SQL, (branch_id, period, user_id)).fetchone())
     ranked = standing[2] if standing else conn.execute(

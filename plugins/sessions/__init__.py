@@ -2,7 +2,7 @@ from nonebot import logger, require
 from nonebot.plugin import PluginMetadata
 
 from domain.errors import DomainError
-from domain.sessions import Sheet, percent
+from domain.sessions import Sheet, percent, role_word
 from domain.timeparse import parse_moment
 from domain.wording import attendance_words
 from runtime.args import integer, person, plain_text, record_id, word
@@ -54,7 +54,7 @@ def sheet_text(ctx: Ctx, sheet: Sheet) -> list[str]:
     lines = [f"{session.label}「{session.topic}」{clock.format(session.starts_at)} 签到表",
              attendance_words(ctx.svc.settings, len(sheet.attendees), sheet.eligible,
                               sheet.eligible_present, percent(sheet.rate)), "已签到："]
-    methods = {"code": "", "open": "", "manual": "（补签）", "leader": "（导学人）"}
+    methods = {"code": "", "open": "", "manual": "（补签）", "leader": f"（{role_word(session)}）"}
     lines += [f"  {name}（{c.user_id}）{clock.format(c.at, '%H:%M')}"
               f"{methods['leader' if c.method == 'manual' and c.operator_id is None else c.method]}"
               for c, name in sheet.attendees] or ["  无"]
@@ -170,6 +170,19 @@ async def manual_check_in(call: Call):
     names = await ctx.svc.branches.names(ctx.branch.id, [target])
     return (f"已为 {names.get(target, target)} 补签{result.session.label}（原因：{reason}），"
             f"记 {result.points} 积分。")
+
+
+async def mark_leader_absent(call: Call):
+    ctx = call.ctx
+    tokens = call.tokens
+    target = person(tokens[1]) if len(tokens) == 2 else None
+    if target is None:
+        raise Usage()
+    session = await ctx.svc.sessions.mark_leader_absent(ctx.branch.id, ctx.actor,
+                                                        session_id(call), target)
+    names = await ctx.names([target])
+    return (f"已记下 {names[target]} 没有到场{session.label}：签到结束时不会自动记为出席"
+            "（本人签到仍然有效）。")
 
 
 async def set_or_show_rotation(call: Call):
@@ -290,6 +303,8 @@ SESSION = Command("导学", aliases=("session",), subs=(
     Sub("签到表", show_sheet, "/导学 签到表 <编号> —— 谁签到了、谁没来（私聊发给你）",
         private=True),
     Sub("补签", manual_check_in, "/导学 补签 <编号> <@某人> <原因> —— 管理员补记出勤", admin=True),
+    Sub("缺席", mark_leader_absent, "/导学 缺席 <编号> <@负责人> —— 管理员：导学人或负责人"
+        "没有到场，签到结束时不再自动记为出席（各类活动通用）", admin=True),
     Sub("轮值", set_or_show_rotation,
         "/导学 轮值 [@a @b …] —— 查看轮值导学人；管理员带 @ 设置顺序"),
     Sub("签到码", show_code,
