@@ -98,7 +98,7 @@ async def _start() -> None:
     if settings.playground_mode:
         from runtime.playground import enable
 
-        enable(svc, _dispatcher)
+        await enable(svc, _dispatcher)
 
 
 async def refuse_a_broken_database(path: str) -> None:

@@ -4,7 +4,9 @@
     python -m tools.backup list [--db PATH]            # the backups in BACKUP_DIR
     python -m tools.backup restore FILE [--db PATH]    # only while the bot is stopped
 
-Without ``--to`` the backup goes to BACKUP_DIR (default data/backups) as
+Settings are read as the bot reads them (``.env``, ``.env.<ENVIRONMENT>``, the environment).
+Without ``--to`` the backup goes to BACKUP_DIR (default data/backups; for a playground's
+database, the playground's own folder unless BACKUP_DIR is set) as
 ``zhibu-YYYYMMDD-HHMMSS.db`` and only the newest BACKUP_KEEP (default 14) are kept there.
 A restore checks the file (``PRAGMA integrity_check``, and that it is this bot's database),
 refuses while a bot holds the database lock (``<db>.lock``), saves the current database as
@@ -22,7 +24,6 @@ from pathlib import Path
 
 from config import BranchConfig, load_settings
 from domain.backup import BackupService
-from domain.clock import clock_of
 from storage.backup import (
     BackupError,
     DatabaseLock,
@@ -31,6 +32,7 @@ from storage.backup import (
     restore_database,
     schema_version,
 )
+from tools import backup_dir_of, clock_of_database
 
 FAILED_EXIT = 2
 
@@ -56,7 +58,7 @@ def human_size(size: int) -> str:
 
 
 async def backup_now(settings: BranchConfig, db_path: str, to: str | None) -> str:
-    service = BackupService(settings, clock_of(settings), db_path)
+    service = BackupService(settings, clock_of_database(settings, db_path), db_path)
     result = await service.run(to)
     gone = f"；删除了 {len(result.pruned)} 份较旧的备份" if result.pruned else ""
     return f"已备份到 {result.describe()}{gone}"
@@ -82,7 +84,7 @@ def restore(settings: BranchConfig, db_path: str, file: str) -> str:
         raise BackupError(f"机器人正在使用 {db_path}{f'（进程 {who}）' if who else ''}，"
                           "请先停止机器人再恢复。")
     try:
-        stamp = clock_of(settings).now().strftime("%Y%m%d-%H%M%S")
+        stamp = clock_of_database(settings, db_path).now().strftime("%Y%m%d-%H%M%S")
         kept = restore_database(source, db_path, f"{db_path}.before-restore-{stamp}.db",
                                 f"{db_path}.before-restore-broken-{stamp}.db")
     finally:
@@ -102,6 +104,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = parse_args(argv)
     settings = load_settings()  # as the bot reads them (BACKUP_DIR, BACKUP_KEEP…)
     db_path = args.db or settings.branch_db_path
+    # a playground's database keeps its backups in its own folder, unless BACKUP_DIR is set
+    settings = settings.model_copy(update={"backup_dir": backup_dir_of(settings, db_path)})
     try:
         if args.action == "list":
             print(list_text(settings))
