@@ -228,7 +228,8 @@ class AnswerSheet:
     def feed(self, content: str, now: float) -> Step:
         if now > self.expires_at:
             return Step("expired", self.timeout_notice())
-        answer = unicodedata.normalize("NFKC", content or "").strip()
+        typed = (content or "").strip()  # a text answer is kept as typed (full-width ，。！)
+        answer = unicodedata.normalize("NFKC", typed)  # numbers and words matched folded
         if answer == CANCEL_WORD:
             return Step("cancelled", f"已取消问卷 #{self.survey.id} 的填写，没有保存任何回答。")
         q = self.question
@@ -237,7 +238,7 @@ class AnswerSheet:
                 return Step("retry", f"第 {q.position} 题是必答题，不能跳过。\n" + self.prompt())
             value = None
         else:
-            value, problem = self._validate(q, answer)
+            value, problem = self._validate(q, typed if q.kind == "text" else answer)
             if problem:
                 return Step("retry", problem)
         self.values.append(value)

@@ -243,9 +243,16 @@ async def hide_code(call: Call) -> str:
     return PRIVATE_PLEASE
 
 
+MEANT = {"表": "/导学 签到表 <编号>", "码": "/导学 签到码 <编号>（私聊我发送）"}
+
+
 async def check_in(call: Call):
     ctx = call.ctx
     words = call.text.split()
+    meant = MEANT.get(words[0]) if len(words) <= 2 and words else None
+    if meant is not None and (len(words) == 1 or record_id(words[1]) is not None):
+        # "/签到表 3" reaches /签到 as "表 3": not a code, so nothing to recall
+        return f"你是想用 {meant} 吗？/签到 后面只跟签到码。"
     notice = await hide_code(call) if words and ctx.group_id is not None else ""
     lengths = (ctx.svc.settings.checkin_code_digits, LEGACY_CODE_DIGITS)
     if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit()

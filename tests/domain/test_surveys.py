@@ -337,3 +337,12 @@ async def test_a_survey_and_its_invitations_are_one_change(world, monkeypatch):
         await svc.surveys.create(b, 5001, world.secretary, "满意度")
     assert await svc.db.fetchval("SELECT COUNT(*) FROM surveys") == 0
     assert await svc.db.fetchval("SELECT COUNT(*) FROM survey_invitations") == 0
+
+
+async def test_a_text_answer_keeps_its_full_width_punctuation(world):
+    survey = await create(world)
+    steps = await answer(world, survey.id, HELPER, "５", "２", "很好，下次再来！（真的）")
+    assert [s.kind for s in steps] == ["ask", "ask", "done"]  # full-width digits still count
+    results = await world.svc.surveys.results(survey.id, world.secretary, world.branch_id)
+    assert results.summaries[2].texts == ("很好，下次再来！（真的）",)
+    assert results.summaries[0].scores == (5,)
