@@ -262,22 +262,26 @@ async def ask_leave(call: Call):
 
 KINDS_HELP = "类型：导学、微分享、主题党日、志愿服务、支部党员大会、支委会、党小组会、党课"
 ACTIVITY = Command("活动", aliases=("activity",), subs=(
-    Sub("列表", list_activities, "/活动 [列表] —— 近期和即将开始的各类活动", default=True),
+    Sub("列表", list_activities, "/活动 [列表] —— 近期和即将开始的各类活动", default=True,
+        own_branch=True),
     Sub("发起", create_activity, "/活动 发起 <类型> <主题> <时间> [时长] [名额 N] [截止 <时间>] "
         f"[地点 X] [@负责人] [无码] —— {KINDS_HELP}", creates=True),
     Sub("详情", activity_details,
-        "/活动 详情 <编号> —— 时间、地点、名额、报名和候补人数、我的状态"),
+        "/活动 详情 <编号> —— 时间、地点、名额、报名和候补人数、我的状态", own_branch=True),
+    Sub("我的", my_sign_ups, "/活动 我的 —— 我的报名和候补位置（同 /报名 我的）",
+        own_branch=True),
     Sub("取消", cancel_activity, "/活动 取消 <编号> —— 管理员或负责人取消活动"),
     Sub("名额", change_capacity, "/活动 名额 <编号> <人数> —— 调整名额（不少于已报名人数）"),
     Sub("名单", show_roster, "/活动 名单 <编号> —— 报名、出席、请假、缺席名单（私聊发给你）"),
 ))
 SIGNUP = Command("报名", aliases=("signup",), subs=(
-    Sub("报名", sign_up, "/报名 <编号> [备注] —— 报名活动，满员进入候补", default=True),
-    Sub("取消", cancel_sign_up, "/报名 取消 <编号> —— 取消报名，候补按顺序递补"),
-    Sub("我的", my_sign_ups, "/报名 我的 —— 我的报名和候补位置"),
+    Sub("报名", sign_up, "/报名 <编号> [备注] —— 报名活动，满员进入候补", default=True,
+        own_branch=True),
+    Sub("取消", cancel_sign_up, "/报名 取消 <编号> —— 取消报名，候补按顺序递补", own_branch=True),
+    Sub("我的", my_sign_ups, "/报名 我的 —— 我的报名和候补位置", own_branch=True),
 ))
 LEAVE = Command("请假", aliases=("leave",), subs=(
-    Sub(None, ask_leave, "/请假 <编号> <原因> —— 会议开始前请假（应到人员）"),
+    Sub(None, ask_leave, "/请假 <编号> <原因> —— 会议开始前请假（应到人员）", own_branch=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

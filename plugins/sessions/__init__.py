@@ -304,7 +304,8 @@ async def submit_note(call: Call):
 CREATE_USAGE = ("/导学 发起 <主题> <开始时间> [时长分钟] [@导学人] [无码] —— 如 /导学 发起 "
                 "党章学习 今天 19:30 90")
 SESSION = Command("导学", aliases=("session",), subs=(
-    Sub("列表", list_sessions, "/导学 [列表] —— 近期和即将开始的导学", default=True),
+    Sub("列表", list_sessions, "/导学 [列表] —— 近期和即将开始的导学", default=True,
+        own_branch=True),
     Sub("发起", create_session, CREATE_USAGE, creates=True),
     Sub("取消", cancel_session, "/导学 取消 <编号> —— 管理员或导学人"),
     Sub("签到表", show_sheet, "/导学 签到表 <编号> —— 谁签到了、谁没来（私聊发给你）",
@@ -321,7 +322,8 @@ CHECKIN = Command("签到", aliases=("checkin",), subs=(
     Sub(None, check_in, "/签到 [签到码] —— 在导学现场签到（建议私聊我发送）", private=True),
 ))
 NOTE = Command("笔记", aliases=("note",), subs=(
-    Sub("提交", submit_note, "/笔记 <内容> —— 为最近签到的导学提交读书笔记", default=True),
+    Sub("提交", submit_note, "/笔记 <内容> —— 为最近签到的导学提交读书笔记（群里或私聊）",
+        default=True, own_branch=True),
     *note_subs(submit_note),  # 列表, 我的 (plugins/sessions/notes.py)
 ))
 
