@@ -64,7 +64,6 @@ class NoteResult:
 # check-in answers (issue 13)
 REGISTER_FIRST = "你还没有在支部登记，请先在支部群里发送 /登记 <姓名> [楼层] [宿舍]，再签到。"
 CODE_EXPIRED = "签到码已更新，请看现场屏幕上的最新签到码。"
-LEADER_REASON = "导学人到场"  # the reason on a 导学 leader's automatic check-in (no operator)
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,13 @@ def new_code() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
+def role_of_kind(kind: str) -> str:
+    """What the leader of an activity of ``kind`` is called: 导学人 for 导学, else 负责人."""
+    return "导学人" if kind == "导学" else "负责人"
+
+
 def role_word(session: SessionRow) -> str:
-    return "导学人" if session.kind == "导学" else "负责人"
+    return role_of_kind(session.kind)
 
 
 def leader_reason(session: SessionRow) -> str:
@@ -168,7 +172,7 @@ class SessionService:
                 leader_id = actor.user_id
         leader = await self.branches.member(branch_id, leader_id)
         if leader_id != actor.user_id and not self.is_eligible(leader):
-            role = "导学人" if kind == "导学" else "负责人"
+            role = role_of_kind(kind)
             raise DomainError(f"{leader_id} 不能担任{role}：需要在本支部登记，且为入党积极分子"
                               "及以上身份或支委。")
         now = self.clock.timestamp()

@@ -128,7 +128,7 @@ async def deliver_code(call: Call, session) -> str:
                    call.ctx.svc, session)
     failed = [uid for uid in dict.fromkeys([session.leader_id, session.creator_id])
               if not await send_private(call.bot, uid, call.ctx.group_id, message)]
-    role = "导学人" if session.kind == "导学" else "负责人"
+    role = role_word(session)
     if failed:
         return (f"签到码私聊发送失败，请{role}或发起人私聊我发送 "
                 f"/导学 签到码 #{session.id} 获取。")
