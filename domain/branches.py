@@ -32,6 +32,10 @@ MOVED_LABELS = {"members": "名成员", "wishes": "个心愿", "ledger": "条积
                 "outbox": "条待发消息"}
 
 
+NOT_REGISTERED = ("你还没有在任何支部登记。请先在支部的QQ群里发送 /登记 <姓名> [楼层] [宿舍]，"
+                  "再私聊我使用这个命令。")
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is asking, with what the chat platform says about them."""
@@ -128,6 +132,27 @@ class BranchService:
             branch.id, term_name_for(now.year, now.month), int(now.timestamp())
         )
         return branch
+
+    async def own_branch(self, user_id: int, number: int | None = None, *,
+                         example: str = "<命令> 支部#{n}",
+                         unregistered: str = NOT_REGISTERED) -> Branch:
+        """The branch of a command sent in a private chat: the one the person has an active
+        profile in, or the one named (``支部#N``) when there are several; the answer when
+        they have none lists nothing, when they have several it lists them and shows
+        ``example`` (``{n}`` the first one's number)."""
+        mine = await self.branches.branches_of_member(user_id)
+        if number is not None:
+            for branch in mine:
+                if branch.id == number:
+                    return branch
+            raise NotFound(f"你没有在支部 #{number} 登记。")
+        if not mine:
+            raise DomainError(unregistered)
+        if len(mine) > 1:
+            listed = "、".join(f"#{b.id} {b.name}" for b in mine)
+            raise DomainError(f"你在多个支部登记了（{listed}），请写明支部，例如："
+                              + example.format(n=mine[0].id))
+        return mine[0]
 
     async def branch_for_group(self, group_id: int) -> Branch:
         """The group's branch, created (as 未命名支部) if it has none: for set-up code and

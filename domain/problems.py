@@ -232,20 +232,10 @@ class ProblemService:
     async def branch_for_private(self, user_id: int, branch_no: int | None = None) -> Branch:
         """The branch of a private submission: the one the person is registered in, or the one
         named (``支部#N``) when there are several."""
-        mine = await self.repo.branches_of_member(user_id)
-        if branch_no is not None:
-            for branch in mine:
-                if branch.id == branch_no:
-                    return branch
-            raise NotFound(f"你没有在支部 #{branch_no} 登记。")
-        if not mine:
-            raise DomainError("你还没有在任何支部登记，无法私聊反映。请先在支部群里发送 "
-                              "/登记 <姓名>，或直接在群里 /反映。")
-        if len(mine) > 1:
-            listed = "、".join(f"#{b.id} {b.name}" for b in mine)
-            raise DomainError(f"你在多个支部登记了（{listed}），请写明支部，例如："
-                              f"/反映 支部#{mine[0].id} <内容>")
-        return mine[0]
+        return await self.branches.own_branch(
+            user_id, branch_no, example="/反映 支部#{n} <内容>",
+            unregistered="你还没有在任何支部登记，无法私聊反映。请先在支部群里发送 "
+                         "/登记 <姓名>，或直接在群里 /反映。")
 
     # reading -----------------------------------------------------------------------------
 

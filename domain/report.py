@@ -27,9 +27,10 @@ Definitions (the README repeats them):
   in either term. Also per category.
 - 投票与问卷 (created in the term): 投票举办 = polls started; 投票平均参与率 = the mean over those
   polls of 参与率 (people with an active profile who voted / active profiles now, as
-  ``domain.polls.turnout``); 问卷发放 = surveys started; 问卷回收率 = Σ invited people who answered
-  / Σ invited people (a survey tied to a session invites its check-ins, to a wish its wisher,
-  otherwise the active profiles: ``domain.surveys.invitees``); 问卷满意度 = over every answer to
+  ``domain.polls.turnout``); 问卷发放 = surveys started; 问卷回收率 = Σ people reached who
+  answered / Σ people reached (those sent an invitation — a survey tied to a session invites
+  its check-ins, to a wish its wisher, otherwise the active profiles when it starts — and anyone
+  who answered without one: ``domain.surveys.response_figures``); 问卷满意度 = over every answer to
   the overall-score question of 满意度 surveys, the mean (1–5) and the share of 4–5
   (``domain.surveys.satisfaction_mean`` / ``satisfied_share``).
 - Membership (成员, 身份构成, per floor, eligible, 积分前三): an ended term reads the membership

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.models import Member
 from storage.database import Database
 
-_COLUMNS = (
+MEMBER_COLUMNS = _COLUMNS = (
     "branch_id, user_id, name, floor, dorm, identity, is_committee, is_secretary, active"
 )
 

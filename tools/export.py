@@ -1,6 +1,11 @@
 """Export one term of a branch to an Excel workbook.
 
     python -m tools.export --branch 1 [--term 名称或#编号] -o out.xlsx [--db data/zhibu.db]
+                           [--at "2026-12-01 20:00"]
+
+The export runs on the bot's clock (``CLOCK_OFFSET_SECONDS`` included); on a playground's
+database on the playground's own clock (saved by its bot, so ``:skip`` counts); ``--at`` names
+the moment outright.
 
 Sheets: 汇总 (the /统计 figures, then raw numbers for checking), 积分流水, 成员, 心愿, 导学,
 签到, 缺勤, 读书笔记 (the notes of the term's sessions, in full), 民情 (one row per problem
@@ -41,6 +46,7 @@ from domain.report import Report
 from domain.services import Services, open_services
 from storage.ledger import LedgerRepository
 from storage.report import ReportRepository
+from tools import clock_of_database
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 PERCENT_FORMAT = "0.0%"
@@ -360,6 +366,9 @@ def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
     parser.add_argument("-o", "--output", required=True, help="输出的 .xlsx 文件")
     parser.add_argument("--db", default=None,
                         help="数据库文件（默认取环境变量 BRANCH_DB_PATH，再默认 data/zhibu.db）")
+    parser.add_argument("--at", default=None,
+                        help="按这个时刻导出，如 \"2026-12-01 20:00\"（默认：现在；"
+                             "playground 的数据库按它自己的时钟）")
     return parser.parse_args(None if argv is None else list(argv))
 
 
@@ -368,13 +377,18 @@ async def run(args: argparse.Namespace) -> str:
     db_path = args.db or os.environ.get("BRANCH_DB_PATH") or settings.branch_db_path
     if not Path(db_path).is_file():  # opening would create (and migrate) an empty database
         raise DomainError(f"数据库文件不存在：{db_path}")
-    svc = await open_services(settings, db_path=db_path)
+    try:
+        clock = clock_of_database(settings, db_path, args.at)
+    except ValueError as exc:
+        raise DomainError(str(exc)) from exc
+    svc = await open_services(settings, clock, db_path=db_path)
     try:
         report, counts = await _export(svc, args.branch, args.term, args.output, None)
     finally:
         await svc.db.close()
     return (f"已导出 支部 #{report.branch_id}「{report.branch_name}」 学期「{report.term.name}」"
-            f" 到 {args.output}：成员 {counts.members}，流水 {counts.entries} 条")
+            f" 到 {args.output}（截至 {clock.now():%Y-%m-%d %H:%M}）：成员 {counts.members}，"
+            f"流水 {counts.entries} 条")
 
 
 def main(argv: Iterable[str] | None = None) -> int:

@@ -108,7 +108,7 @@ REGISTER = Command("登记", aliases=("register",), subs=(
         "如 /登记 张三 3楼 301"),
 ))
 ME = Command("我的", aliases=("me",), subs=(
-    Sub(None, show_me, "/我的 —— 我的身份、积分和心愿"),
+    Sub(None, show_me, "/我的 —— 我的身份、积分和心愿", own_branch=True),
 ))
 MEMBER = Command("成员", aliases=("member",), admin=True, subs=(
     Sub("设置", set_member_role, f"/成员 设置 <@某人> <身份> —— 身份：{'、'.join(ROLE_WORDS)}"
