@@ -31,6 +31,11 @@ def clean_text(text: str) -> str:
     return kept
 
 
+def fold(text: str) -> str:
+    """Text as words are compared (skill tags in a wish): NFKC, case folded, no spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def require_text(text: str | None, limit: int, what: str, *, min_length: int = 1) -> str:
     """Strip ``text`` and refuse it when empty, shorter than ``min_length`` or over ``limit``."""
     cleaned = (text or "").strip()
