@@ -39,6 +39,19 @@ ALL_WORD = "全体"
 TIME_FORMAT = "%m-%d %H:%M"
 
 
+def target_text(kind: str, word: str | None) -> str:
+    """Who a task is for, as written: ``岗位:先锋岗``, ``楼层:3楼``, ``全体``, 认领, 指定."""
+    if kind == POST:
+        return f"岗位:{KIND_SHORT.get(word or '', word)}"
+    if kind == FLOOR:
+        return f"楼层:{word}"
+    if kind == ALL:
+        return ALL_WORD
+    if kind == OPEN:
+        return "认领"
+    return "指定"
+
+
 @dataclass(frozen=True)
 class Target:
     """Who a task is for: ``kind`` person/post/floor/all/open, with the people or the word."""
@@ -72,16 +85,7 @@ class Task:
         return not self.assignments or any(a.state == "todo" for a in self.assignments)
 
     def target_text(self) -> str:
-        row = self.row
-        if row.target_kind == POST:
-            return f"岗位:{KIND_SHORT.get(row.target, row.target)}"
-        if row.target_kind == FLOOR:
-            return f"楼层:{row.target}"
-        if row.target_kind == ALL:
-            return ALL_WORD
-        if row.target_kind == OPEN:
-            return "认领"
-        return "指定"
+        return target_text(self.row.target_kind, self.row.target)
 
 
 @dataclass(frozen=True)
