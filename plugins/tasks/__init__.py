@@ -36,6 +36,10 @@ jobs = TaskScheduler(scheduler, services)
 DUE_WORD = "截止"
 _POINTS = re.compile(r"^\+?([0-9]{1,3})分?$")
 _TARGET = re.compile(r"^(岗位|楼层)[:：](.+)$")
+# how a one-off time starts (domain.timeparse's forms): where the title ends and the deadline
+# begins; a word like this that is not a valid time is answered with the time forms
+_TIME_START = re.compile(r"^([0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}|[0-9]{1,2}[-/][0-9]{1,2}$|"
+                         r"今天|明天|后天|[0-9]{1,2}[:：][0-9]{2}$)")
 
 
 @on_ready
@@ -60,10 +64,11 @@ async def post_weekly_tasks() -> None:
 def parse_publish(tokens: list[Token], call: Call) -> tuple[str, int | None, Target, int | None]:
     """``<标题> [截止] [时间] [@某人…|岗位:先锋岗|楼层:3楼|全体] [积分]`` → (title, deadline,
     target, points); the usage line for anything it cannot read."""
-    people = [t.user_id for t in tokens if isinstance(t, Mention)]
+    mentioned = [t.user_id for t in tokens if isinstance(t, Mention)]
     words = [t for t in tokens if isinstance(t, str)]
     points = None
     targets: list[Target] = []
+    people: list[int] = []
     while len(words) > 1:  # from the end: points, then who it is for
         last = words[-1]
         match = _POINTS.match(last)
@@ -81,6 +86,7 @@ def parse_publish(tokens: list[Token], call: Call) -> tuple[str, int | None, Tar
         else:
             break
         words.pop()
+    people = mentioned + people[::-1]
     if people:
         targets.append(Target(PERSON, tuple(people)))
     if len(targets) > 1 or not words:
@@ -91,14 +97,11 @@ def parse_publish(tokens: list[Token], call: Call) -> tuple[str, int | None, Tar
     horizon = call.ctx.svc.settings.time_horizon_days
     for i in range(1, len(words)):
         start = i + 1 if words[i] == DUE_WORD else i
-        if start >= len(words):
-            continue
-        try:
-            moment, rest = parse_moment(" ".join(words[start:]), now, horizon_days=horizon)
-        except TimeParseError:
+        if start >= len(words) or not _TIME_START.match(words[start]):
             if words[i] == DUE_WORD:
-                raise
+                raise TimeParseError("截止后面要写时间，例如：截止 明天 18:00")
             continue
+        moment, rest = parse_moment(" ".join(words[start:]), now, horizon_days=horizon)
         if not rest:
             title_end, due = i, int(moment.timestamp())
             break

@@ -69,7 +69,8 @@ async def test_a_wish_tells_the_best_three_once(svc, branch):
     wish = await svc.wishes.post(b, GROUP, 401, "求高数辅导")
     told = (await private(svc, "wish_match"))[before:]
     assert [to for to, _, _ in told] == [405, 406, 407]
-    assert told[0][2].startswith(f"有一个心愿可能适合你：#{wish.id} 求高数辅导（你的特长：高数、辅导）")
+    assert told[0][2].startswith(
+        f"有一个心愿可能适合你：#{wish.id} 求高数辅导（你的特长：高数、辅导）")
     assert f"发送 /心愿 认领 #{wish.id}" in told[0][2]
     assert await svc.wishes.repo.matched(wish.id) == [405, 406, 407]
     assert await svc.wishes.notify_matches(wish) == []  # once per wish and person
