@@ -155,3 +155,13 @@ async def test_skills_own_and_by_an_admin_and_the_match_notice(app, branch, serv
     told = await queued(services, "wish_match")
     assert told == [(HELPER, "有一个心愿可能适合你：#1 求高数辅导（你的特长：高数），发送 "
                              "/心愿 认领 #1\n不想再收到这类消息可发送 /成员 特长 关闭")]
+
+
+async def test_help_knows_the_new_features(app, services):
+    await converse(
+        app,
+        (group_message(10001, "/帮助"), Says("任务清单", "岗位")),
+        (group_message(10001, "/帮助 任务"), Says("【任务清单】", "/任务 发布 <标题>")),
+        (group_message(10001, "/帮助 岗位"), Says("【岗位】", "/岗位 设置 <@某人>")),
+        (group_message(10001, "/帮助 特长"), Says("/成员 特长")),
+    )
