@@ -17,6 +17,7 @@ with the ending term (``term_posts``), so its report keeps them whatever changes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from config import BranchConfig
@@ -26,7 +27,7 @@ from domain.errors import DomainError, Forbidden, NotFound
 from domain.floors import dorm_in_range, dorm_parts, floor_key, normalize_floor, parse_dorm_range
 from domain.models import Problem, Term, Wish
 from domain.outbox import OutboxService, at_segment, text_segment
-from domain.text import require_text
+from domain.text import require_text, shorten
 from storage.database import Database
 from storage.posts import PostRepository, PostRow
 
@@ -223,26 +224,12 @@ class PostService:
     async def tell_area_of_wish(self, wish: Wish) -> int:
         """A wish from a dorm in an area: its member is told privately (inside the posting
         transaction). Returns how many were told."""
-        wisher = await self.branches.member(wish.branch_id, wish.wisher_id)
-        if wisher is None:
-            return 0
-        told = 0
-        text = wish.content if len(wish.content) <= SNIPPET else wish.content[:SNIPPET - 1] + "…"
-        home = area_text(wisher.floor, wisher.dorm, wisher.dorm)
-        for post in await self.areas_covering(wish.branch_id, wisher.floor, wisher.dorm):
-            if post.user_id == wish.wisher_id:
-                continue
-            message = (f"🏠 你的责任区（{area_text(post.floor, post.dorm_from, post.dorm_to)}）"
-                       f"有新心愿：#{wish.id} {text}\n许愿人：{wisher.name}（{home}）。"
-                       f"可发送 /心愿 认领 #{wish.id} 认领，或帮忙找合适的同学。")
-            await self.outbox.to_user(
-                post.user_id, [text_segment(message)], "area_wish",
-                via_group_id=await self._group_for(wish.branch_id, wish.group_id),
-                branch_id=wish.branch_id, dedupe_key=f"area-wish:{wish.id}:{post.user_id}",
-                fallback=[at_segment(post.user_id), text_segment(
-                    f" 你的责任区有新心愿，发送 /心愿 详情 #{wish.id} 查看。")])
-            told += 1
-        return told
+        return await self._tell_area(
+            wish.branch_id, wish.group_id, wish.wisher_id, "area_wish", f"area-wish:{wish.id}",
+            lambda area, who: (f"🏠 你的责任区（{area}）有新心愿：#{wish.id} "
+                               f"{shorten(wish.content, SNIPPET)}\n许愿人：{who}。"
+                               f"可发送 /心愿 认领 #{wish.id} 认领，或帮忙找合适的同学。"),
+            f" 你的责任区有新心愿，发送 /心愿 详情 #{wish.id} 查看。")
 
     async def tell_area_of_problem(self, problem: Problem) -> int:
         """A problem raised in the group, not anonymously, from a dorm in an area: its member
@@ -250,27 +237,33 @@ class PostService:
         and anonymous problems are not told (see the module docstring)."""
         if problem.private or problem.anonymous:
             return 0
-        reporter = await self.branches.member(problem.branch_id, problem.reporter_id)
-        if reporter is None:
+        return await self._tell_area(
+            problem.branch_id, problem.group_id, problem.reporter_id, "area_problem",
+            f"area-problem:{problem.id}",
+            lambda area, who: (f"🏠 你的责任区（{area}）有同学反映了民情 #{problem.id} "
+                               f"[{problem.category}]：{shorten(problem.content, SNIPPET)}\n"
+                               f"反映人：{who}。可发送 /民情 受理 #{problem.id} 接手处理，"
+                               "或联系支委。"),
+            f" 你的责任区有同学反映了问题，发送 /民情 详情 #{problem.id} 查看。")
+
+    async def _tell_area(self, branch_id: int, group_id: int | None, person_id: int, kind: str,
+                         key: str, message: Callable[[str, str], str], fallback: str) -> int:
+        """Tell the member of each area holding ``person_id``'s dorm (not ``person_id``):
+        ``message(area, "name（floor dorm）")``; returns how many were told."""
+        person = await self.branches.member(branch_id, person_id)
+        if person is None:
             return 0
+        who = f"{person.name}（{area_text(person.floor, person.dorm, person.dorm)}）"
         told = 0
-        content = problem.content
-        text = content if len(content) <= SNIPPET else content[:SNIPPET - 1] + "…"
-        home = area_text(reporter.floor, reporter.dorm, reporter.dorm)
-        for post in await self.areas_covering(problem.branch_id, reporter.floor, reporter.dorm):
-            if post.user_id == problem.reporter_id:
+        for post in await self.areas_covering(branch_id, person.floor, person.dorm):
+            if post.user_id == person_id:
                 continue
-            message = (f"🏠 你的责任区（{area_text(post.floor, post.dorm_from, post.dorm_to)}）"
-                       f"有同学反映了民情 #{problem.id} [{problem.category}]：{text}\n"
-                       f"反映人：{reporter.name}（{home}）。"
-                       f"可发送 /民情 受理 #{problem.id} 接手处理，或联系支委。")
+            area = area_text(post.floor, post.dorm_from, post.dorm_to)
             await self.outbox.to_user(
-                post.user_id, [text_segment(message)], "area_problem",
-                via_group_id=await self._group_for(problem.branch_id, problem.group_id),
-                branch_id=problem.branch_id,
-                dedupe_key=f"area-problem:{problem.id}:{post.user_id}",
-                fallback=[at_segment(post.user_id), text_segment(
-                    f" 你的责任区有同学反映了问题，发送 /民情 详情 #{problem.id} 查看。")])
+                post.user_id, [text_segment(message(area, who))], kind,
+                via_group_id=await self._group_for(branch_id, group_id), branch_id=branch_id,
+                dedupe_key=f"{key}:{post.user_id}",
+                fallback=[at_segment(post.user_id), text_segment(fallback)])
             told += 1
         return told
 

@@ -12,7 +12,7 @@ from domain.errors import DomainError, Forbidden, NotFound
 from domain.models import Category, Wish, WishEvent, WishState
 from domain.outbox import OutboxService, at_segment, text_segment
 from domain.points import PointsService
-from domain.text import fold, optional_text, require_text
+from domain.text import fold, optional_text, require_text, shorten
 from storage.database import Database
 from storage.wishes import WishRepository
 
@@ -125,8 +125,7 @@ class WishService:
         posting transaction). Returns who was told."""
         told = []
         via = await self._group_of(wish)
-        snippet = wish.content if len(wish.content) <= MATCH_SNIPPET else (
-            wish.content[: MATCH_SNIPPET - 1] + "…")
+        snippet = shorten(wish.content, MATCH_SNIPPET)
         for match in await self.matches(wish):
             uid = match.candidate.user_id
             if not await self.repo.add_match(wish.id, uid, match.score, self.clock.timestamp()):
