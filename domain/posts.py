@@ -1,9 +1,9 @@
 """Posts (岗位): 党员先锋岗, 党员责任区 over dorms, 社区服务观察员.
 
 Admins set and end posts; each person holds at most one post of each kind (setting it again
-replaces it). A post is held by a registered member whose identity is eligible
-(``wish_claim_identities``). A responsibility area is a floor, or a range of its dorms
-(``3楼 301–310``); two people's areas never overlap.
+replaces it). A post is given to a registered member whose identity is eligible
+(``wish_claim_identities``) and counts while their profile is active. A responsibility area is a
+floor, or a range of its dorms (``3楼 301–310``); two people's areas never overlap.
 
 A wish posted by someone living in an area, and a 民情 problem raised there in the group and not
 anonymously, are also told privately to the area's member. A problem raised privately or

@@ -1,4 +1,5 @@
-"""The 微心愿 closed loop: post → claim → serve → rate, with its refusals and points."""
+"""The 微心愿 closed loop: post → claim → serve → rate, with its refusals and points; a new
+wish is told privately to the members whose declared skills it matches best (``matches``)."""
 
 from __future__ import annotations
 

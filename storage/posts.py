@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from storage.database import Database
 
 _COLUMNS = "id, branch_id, user_id, kind, title, floor, dorm_from, dorm_to, created_at"
+# A post counts while its holder has an active profile (a removed member holds none; the post
+# is back if they are re-registered, as it was never ended).
+HELD = ("EXISTS (SELECT 1 FROM members m WHERE m.branch_id = p.branch_id "
+        "AND m.user_id = p.user_id AND m.active = 1)")
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,8 @@ def _post(row) -> PostRow:
     return PostRow(**dict(row))
 
 
-ACTIVE_OF_SQL = (f"SELECT {_COLUMNS} FROM posts WHERE branch_id = ? AND user_id = ? "
-                 "AND ended_at IS NULL ORDER BY kind, id")
+ACTIVE_OF_SQL = (f"SELECT {_COLUMNS} FROM posts p WHERE branch_id = ? AND user_id = ? "
+                 f"AND ended_at IS NULL AND {HELD} ORDER BY kind, id")
 
 
 def posts_of_sync(conn, branch_id: int, user_id: int) -> list[PostRow]:
@@ -42,9 +46,9 @@ class PostRepository:
     async def active(self, branch_id: int, kind: str | None = None) -> list[PostRow]:
         """The branch's posts held now (of ``kind``), by kind, floor and person."""
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM posts WHERE branch_id = ? AND ended_at IS NULL "
-            "AND (? IS NULL OR kind = ?) ORDER BY kind, floor, dorm_from, user_id, id",
-            (branch_id, kind, kind))
+            f"SELECT {_COLUMNS} FROM posts p WHERE branch_id = ? AND ended_at IS NULL "
+            f"AND (? IS NULL OR kind = ?) AND {HELD} "
+            "ORDER BY kind, floor, dorm_from, user_id, id", (branch_id, kind, kind))
         return [_post(r) for r in rows]
 
     async def active_of(self, branch_id: int, user_id: int) -> list[PostRow]:
@@ -78,7 +82,8 @@ class PostRepository:
         cur = await self.db.execute(
             "INSERT OR REPLACE INTO term_posts (term_id, post_id, user_id, kind, title, floor, "
             "dorm_from, dorm_to) SELECT ?, id, user_id, kind, title, floor, dorm_from, dorm_to "
-            "FROM posts WHERE branch_id = ? AND ended_at IS NULL", (term_id, branch_id))
+            f"FROM posts p WHERE branch_id = ? AND ended_at IS NULL AND {HELD}",
+            (term_id, branch_id))
         return cur.rowcount
 
     async def of_term(self, branch_id: int, term_id: int) -> list[PostRow]:

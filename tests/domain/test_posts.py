@@ -172,3 +172,33 @@ async def test_an_ended_term_keeps_its_posts(svc, clock, branch):
         "先锋岗 1 人（服务达标 0），责任区 1 人（服务达标 0）")
     now = await svc.reports.build_unchecked(b, None)
     assert dict(now.figures())["岗位"] == "先锋岗 1 人（服务达标 0），观察员 1 人（服务达标 0）"
+
+
+async def test_a_removed_member_holds_no_post(svc, branch):
+    b = branch
+    await set_area(svc, b)
+    await svc.posts.assign(b, ROOT, VANGUARD_HOLDER, VANGUARD, "学习先锋")
+    await svc.branches.remove(b, ROOT, AREA_HOLDER)
+    await svc.wishes.post(b, GROUP, IN_AREA, "求借一个台灯")
+    assert await private(svc, "area_wish") == []
+    assert [p.user_id for p in await svc.posts.list(b)] == [VANGUARD_HOLDER]
+
+
+async def test_a_bind_brings_posts_tasks_and_skills_along(svc):
+    from domain.tasks import OPEN, Target
+
+    main = (await svc.branches.create_branch(6301, Actor(1, is_group_admin=True), "总支")).id
+    floor = (await svc.branches.create_branch(6302, Actor(1, is_group_admin=True), "五楼")).id
+    for b, skills in ((main, "英语"), (floor, "高数")):
+        await svc.branches.register(b, AREA_HOLDER, "区长", "5楼", "501")
+        await svc.branches.set_role(b, ROOT, AREA_HOLDER, "正式党员")
+    await svc.branches.set_skills(main, ROOT, AREA_HOLDER, None)  # none in the target: filled
+    await svc.branches.set_skills(floor, ROOT, AREA_HOLDER, "高数")
+    await svc.posts.assign(floor, ROOT, AREA_HOLDER, AREA, "5楼")
+    task = await svc.tasks.publish(floor, 6302, ROOT, "五楼任务", None, Target(OPEN), None)
+    result = await svc.branches.bind(6302, main, Actor(1, is_superuser=True,
+                                                       is_group_admin=True))
+    assert "1 个岗位、1 个任务" in result.summary()
+    assert [p.user_id for p in await svc.posts.list(main)] == [AREA_HOLDER]
+    assert (await svc.tasks.get(main, task.id)).row.title == "五楼任务"
+    assert await svc.branches.skills(main, AREA_HOLDER) == (["高数"], True)
