@@ -36,7 +36,7 @@ Definitions (the README repeats them):
   ``service_weight_task`` × their task assignments confirmed in it + ``service_weight_wish`` ×
   wishes they helped that became 已完成 in it + ``service_weight_problem`` × problems they
   handled that became 已办结 in it. 党员服务达标率 = eligible members whose service ≥
-  ``service_standard`` / eligible members (also per floor: 服务达标·<楼层>); 服务来源 = the three
+  ``service_standard`` / eligible members (also per floor: <楼层>服务达标率); 服务来源 = the three
   counts summed over the term's members, and the weighted total; 岗位 = per kind of post, the
   term's members holding one and how many of them reached the standard (an ended term reads
   the posts frozen when it ended).
@@ -332,7 +332,7 @@ class ServiceFigures:
                  + change(self.compliance, before, trend))]
         for floor in self.floors:
             earlier = trend.service_floors.get(floor.floor) if trend else None
-            rows.append((f"服务达标·{floor.floor}",
+            rows.append((f"{floor.floor}服务达标率",
                          f"{percent(floor.compliance)}（{floor.reaching}/{floor.eligible} 人）"
                          + change(floor.compliance, earlier, trend)))
         t = self.total

@@ -189,7 +189,7 @@ async def test_a_bind_brings_posts_tasks_and_skills_along(svc):
 
     main = (await svc.branches.create_branch(6301, Actor(1, is_group_admin=True), "总支")).id
     floor = (await svc.branches.create_branch(6302, Actor(1, is_group_admin=True), "五楼")).id
-    for b, skills in ((main, "英语"), (floor, "高数")):
+    for b in (main, floor):
         await svc.branches.register(b, AREA_HOLDER, "区长", "5楼", "501")
         await svc.branches.set_role(b, ROOT, AREA_HOLDER, "正式党员")
     await svc.branches.set_skills(main, ROOT, AREA_HOLDER, None)  # none in the target: filled

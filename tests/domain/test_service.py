@@ -171,8 +171,8 @@ async def test_service_standard_hand_count(svc, clock, term):
     report = await svc.reports.build_unchecked(b, None)
     figures = dict(report.figures())
     assert figures["党员服务达标率"] == "60.0%（3/5 人服务达到 3）"
-    assert figures["服务达标·3楼"] == "66.7%（2/3 人）"
-    assert figures["服务达标·4楼"] == "50.0%（1/2 人）"
+    assert figures["3楼服务达标率"] == "66.7%（2/3 人）"
+    assert figures["4楼服务达标率"] == "50.0%（1/2 人）"
     assert figures["服务来源"] == "任务 8 次，心愿 2 次，民情 4 次（加权合计 14）"
     assert figures["任务发布"] == "9 个（指派 9 人次）"
     assert figures["任务完成率"] == "88.9%（8/9 人次已确认）"
@@ -218,8 +218,8 @@ async def test_the_previous_term_and_the_change_stay_put(svc, clock, term):
     await svc.branches.set_role(b, ROOT, P3C, "群众")  # and an identity
     now = dict((await svc.reports.build_unchecked(b, None)).figures())
     assert now["党员服务达标率"] == "100.0%（4/4 人服务达到 3）；上学期 20.0%，↑80.0 个百分点"
-    assert now["服务达标·3楼"] == "100.0%（2/2 人）；上学期 33.3%，↑66.7 个百分点"
-    assert now["服务达标·4楼"] == "100.0%（2/2 人）；上学期 0.0%，↑100.0 个百分点"
+    assert now["3楼服务达标率"] == "100.0%（2/2 人）；上学期 33.3%，↑66.7 个百分点"
+    assert now["4楼服务达标率"] == "100.0%（2/2 人）；上学期 0.0%，↑100.0 个百分点"
     assert now["岗位"] == "责任区 1 人（服务达标 1），观察员 1 人（服务达标 1）"
     past = dict((await svc.reports.build_unchecked(b, first.name)).figures())
     assert past["党员服务达标率"] == "20.0%（1/5 人服务达到 3）"

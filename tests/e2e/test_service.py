@@ -175,8 +175,8 @@ async def test_a_term_of_service_with_posts_tasks_wishes_and_problems(fast_bot, 
         # 1+1+3+2+1+1+5+1 = 15, confirmed 1+1+3+2+1+1 = 9; overdue: T6.
         expected = [
             "党员服务达标率：60.0%（3/5 人服务达到 3）",
-            "服务达标·3楼：66.7%（2/3 人）",
-            "服务达标·4楼：50.0%（1/2 人）",
+            "3楼服务达标率：66.7%（2/3 人）",
+            "4楼服务达标率：50.0%（1/2 人）",
             "服务来源：任务 9 次，心愿 2 次，民情 2 次（加权合计 13）",
             "岗位：先锋岗 2 人（服务达标 2），责任区 1 人（服务达标 1），观察员 1 人（服务达标 0）",
             "任务发布：8 个（指派 15 人次）",
@@ -209,7 +209,7 @@ async def test_a_term_of_service_with_posts_tasks_wishes_and_problems(fast_bot, 
             assert line in past, line
         now = (await chat.report(SECRETARY)).split("\n")
         assert "党员服务达标率：0.0%（0/5 人服务达到 3）；上学期 60.0%，↓60.0 个百分点" in now
-        assert "服务达标·3楼：0.0%（0/3 人）；上学期 66.7%，↓66.7 个百分点" in now
+        assert "3楼服务达标率：0.0%（0/3 人）；上学期 66.7%，↓66.7 个百分点" in now
         assert ("岗位：先锋岗 2 人（服务达标 0），责任区 1 人（服务达标 0），"
                 "观察员 1 人（服务达标 0）") in now
 
