@@ -22,6 +22,7 @@ from domain.tasks import (
     Target,
 )
 from domain.timeparse import TimeParseError, parse_moment, parse_schedule
+from domain.wording import eligible_word
 from runtime.args import Mention, Token, person, record_id
 from runtime.lifecycle import on_ready, services
 from runtime.reply import paginate
@@ -136,7 +137,7 @@ async def publish_task(call: Call):
     when = f"，{ctx.svc.clock.format(row.due_at, TIME_FORMAT)} 截止" if row.due_at else ""
     text = f"已发布任务 #{row.id}「{row.title}」：{task.target_text()}"
     if row.target_kind == OPEN:
-        return (text + f"{when}，积分 {row.points}。入党积极分子及以上的同学可发送 "
+        return (text + f"{when}，积分 {row.points}。{eligible_word(ctx.svc.settings)}的同学可发送 "
                 f"/任务 认领 #{row.id} 认领。")
     text += f"（{len(task.assignments)} 人）{when}，积分 {row.points}。"
     if row.target_kind in (PERSON, POST):
@@ -268,7 +269,7 @@ TASK = Command("任务", aliases=("task",), subs=(
     Sub("我的", my_tasks, "/任务 [我的] —— 我的任务、本楼层的任务和可认领的任务", default=True),
     Sub("发布", publish_task, "/任务 发布 <标题> [截止时间] [@某人|岗位:先锋岗|楼层:3楼|全体] "
         "[积分] —— 发布任务（管理员）；不写对象则为认领任务", admin=True, creates=True),
-    Sub("认领", claim_task, "/任务 认领 <编号> —— 认领任务（入党积极分子及以上）"),
+    Sub("认领", claim_task, "/任务 认领 <编号> —— 认领没有指定对象的任务"),
     Sub("完成", complete_task, "/任务 完成 <编号> <说明> —— 报告完成，等待确认"),
     Sub("确认", confirm_task, "/任务 确认 <编号> [@某人] —— 确认完成并记服务积分（管理员、"
         "执行人所在楼层的党小组组长）"),

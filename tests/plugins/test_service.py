@@ -36,6 +36,7 @@ async def test_posts_set_listed_and_cancelled(app, branch, services):
         (group_message(WISHER, "/岗位"),
          Says("岗位（共 2 个）", "【党员先锋岗】", "小孙：服务先锋", "【党员责任区】",
               "小李：3楼 301–310")),
+        (group_message(HELPER, "/我的"), Says("岗位：责任区 3楼 301–310")),
         (group_message(SECRETARY, f"/岗位 取消 {HELPER2} 先锋岗"),
          Says("已取消 小孙 的先锋岗「服务先锋」")),
         (group_message(SECRETARY, f"/岗位 取消 {HELPER2}"), Says("现在没有岗位")),
