@@ -2,31 +2,20 @@
 notice that fell due while the bot was down is sent at start-up while still true, and each
 notice goes out once."""
 
-from contextlib import asynccontextmanager
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.branches import Actor
-from domain.services import open_services
 from domain.tasks import PERSON, Target
 from runtime.task_jobs import TaskScheduler
+from tests.runtime import processes
 
 GROUP = 5101
 ADMIN = Actor(1, is_superuser=True)
 C, D = 301, 302
 
 
-@asynccontextmanager
-async def running(path, settings, clock):
-    """One "bot process": services and a paused scheduler on the database at ``path``."""
-    svc = await open_services(settings, clock, str(path))
-    scheduler = AsyncIOScheduler(timezone="UTC")  # deliberately not the branch's zone
-    scheduler.start(paused=True)
-    try:
-        yield svc, scheduler, TaskScheduler(scheduler, lambda: svc)
-    finally:
-        scheduler.shutdown(wait=False)
-        await svc.db.close()
+def running(path, settings, clock):
+    """One "bot process": services and a scheduler on the database at ``path``."""
+    return processes.running(path, settings, clock, TaskScheduler)
 
 
 async def notices(svc) -> list[tuple[int, str]]:
