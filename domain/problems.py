@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from config import BranchConfig
@@ -220,6 +220,9 @@ class ProblemService:
         self.points = points
         self.outbox = outbox
         self.repo = ProblemRepository(db)
+        # run inside the transaction that records a new problem (the responsibility area's
+        # notice)
+        self.on_raised: list[Callable[[Problem], Awaitable[None]]] = []
 
     # who is asking -----------------------------------------------------------------------
 
@@ -280,14 +283,17 @@ class ProblemService:
         category, content = split_category(text, self.settings.problem_categories)
         content = require_text(content, self.settings.problem_max_length, "反映内容")
         now = self.clock.timestamp()
-        async with self.db.transaction():
+        async with self.db.transaction():  # the problem and the notices it causes
             problem_id = await self.repo.create(branch_id, group_id, reporter_id, category,
                                                 content, anonymous, now)
             await self.repo.add_event(problem_id, reporter_id, "反映",
                                       "匿名" if anonymous else None, now)
+            problem = await self.get(branch_id, problem_id)
+            for hook in self.on_raised:
+                await hook(problem)
         log.info("problem #%s raised in branch #%s (%s, private=%s, anonymous=%s)",
                  problem_id, branch_id, category, group_id is None, anonymous)
-        return await self.get(branch_id, problem_id)
+        return problem
 
     async def take_on(self, branch_id: int, problem_id: int, actor: Actor,
                       handler_id: int | None = None) -> Problem:

@@ -67,6 +67,7 @@ class Sub:
     default: bool = False
     setup: bool = False  # also in a group that is not set up as a branch yet
     creates: bool = False  # creates a record: counts against the daily per-person limit
+    anyone: bool = False  # open to everyone although the command is admin-only (/成员 特长)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -258,7 +259,7 @@ class Router:
                     ctx.user_id, branch_no, example=sub.usage.split(" —— ")[0] + " 支部#{n}")
             if ctx.branch is None and not (sub.setup or (sub.private and ctx.group_id is None)):
                 raise DomainError(GROUP_ONLY if ctx.group_id is None else NOT_SET_UP)
-            if command.admin or sub.admin:
+            if (command.admin and not sub.anyone) or sub.admin:
                 await ctx.require_admin()
             if sub.creates:
                 day = ctx.svc.clock.now().strftime("%Y-%m-%d")

@@ -27,6 +27,15 @@ def member_of(row) -> Member | None:
     return _member(row) if row else None
 
 
+SKILLS_SQL = "SELECT skills, matching FROM members WHERE branch_id = ? AND user_id = ?"
+
+
+def skills_of_sync(conn, branch_id: int, user_id: int) -> tuple[list[str], bool]:
+    """(tags, matching on) of a profile, for code already in the database thread."""
+    row = conn.execute(SKILLS_SQL, (branch_id, user_id)).fetchone()
+    return ([], True) if row is None else (row[0].split(), bool(row[1]))
+
+
 def _names_sql(count: int) -> str:
     marks = ",".join("?" * count)
     return f"SELECT user_id, name FROM members WHERE branch_id = ? AND user_id IN ({marks})"
@@ -97,3 +106,20 @@ class MemberRepository:
             return {}
         rows = await self.db.fetchall(_names_sql(len(user_ids)), [branch_id, *user_ids])
         return {r[0]: r[1] for r in rows}
+
+    # skills (/成员 特长) -------------------------------------------------------------------
+
+    async def skills(self, branch_id: int, user_id: int) -> tuple[list[str], bool] | None:
+        """(tags, matching on) of an active profile; None without one."""
+        row = await self.db.fetchone(SKILLS_SQL + " AND active = 1", (branch_id, user_id))
+        return None if row is None else (row[0].split(), bool(row[1]))
+
+    async def set_skills(self, branch_id: int, user_id: int, tags: list[str], now: int) -> None:
+        await self.db.execute(
+            "UPDATE members SET skills = ?, updated_at = ? WHERE branch_id = ? AND user_id = ?",
+            (" ".join(tags), now, branch_id, user_id))
+
+    async def set_matching(self, branch_id: int, user_id: int, on: bool, now: int) -> None:
+        await self.db.execute(
+            "UPDATE members SET matching = ?, updated_at = ? WHERE branch_id = ? AND user_id = ?",
+            (int(on), now, branch_id, user_id))

@@ -6,29 +6,15 @@ import re
 import sqlite3
 from datetime import datetime, timedelta
 
-import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.onebot import TOKEN, BotProcess, OneBotClient, message_text
+from tests.e2e.onebot import TOKEN, OneBotClient, message_text
 from tools.playground import ClockApi
 
 MAIN, FLOOR3, FLOOR5 = 87001, 87002, 87003
 SECRETARY = 62001
 PARTY = [62011, 62012, 62013]  # 预备党员: two ask for leave, one comes
 STUDENTS = [7_000_000 + i for i in range(260)]
-
-
-@pytest.fixture
-def fast_bot(tmp_path):
-    """bot.py with a fast outgoing queue, so the promotions arrive within the test, and its
-    clock movable over loopback HTTP (playground mode), so the night can end without waiting."""
-    proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
-                      SEND_INTERVAL_SECONDS="0.01", PLAYGROUND_MODE="true")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def periods(since: datetime, until: datetime, months: int) -> int:
