@@ -1,0 +1,2 @@
+-- Placeholder so that this branch's own migration can carry the number it was given (0016).
+-- Another branch holds migration 0015; delete this file when merging.
