@@ -47,6 +47,7 @@ KIND_POLICY: dict[str, Delivery] = {
     "absence_notice": Delivery.PERSONAL,
     "meetings_behind": Delivery.PERSONAL,
     "backlog_warning": Delivery.PERSONAL,
+    "exemplar_review": Delivery.PERSONAL,  # 微典型 通过/退回, to the nominee and the nominator
 }
 
 

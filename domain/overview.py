@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from config import BranchConfig
@@ -21,6 +21,7 @@ class Overview:
     wishes: list[Wish]
     claims: list[Wish]
     removed: Member | None = None  # the profile an admin removed (/成员 移除)
+    honours: list[tuple[str, str]] = field(default_factory=list)  # (term, field) 微典型
 
 
 class OverviewService:
@@ -42,4 +43,5 @@ class OverviewService:
             removed=None if active else found,
             summary=summary_of(user_id, term, data["breakdown"], data["standing"]),
             partner=data["partner"], wishes=data["wishes"], claims=data["claims"],
+            honours=data["honours"],
         )

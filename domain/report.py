@@ -32,6 +32,8 @@ Definitions (the README repeats them):
   otherwise the active profiles: ``domain.surveys.invitees``); 问卷满意度 = over every answer to
   the overall-score question of 满意度 surveys, the mean (1–5) and the share of 4–5
   (``domain.surveys.satisfaction_mean`` / ``satisfied_share``).
+- 微党课 (``domain.lectures.LectureFigures``) and 微典型 with 典型案例 and 展示页浏览量
+  (``domain.exemplars.ExemplarFigures``) are defined where their features live.
 - Membership (成员, 身份构成, per floor, eligible, 积分前三): an ended term reads the membership
   frozen when the next term started (``term_members``); the current term today's profiles.
   Removed members are never on the 积分前三. 达标率, 平均出勤率 and 满意度 also show the previous
@@ -49,7 +51,9 @@ from itertools import chain
 from config import IDENTITIES, BranchConfig
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
+from domain.exemplars import ExemplarFigures
 from domain.floors import floor_key
+from domain.lectures import LectureFigures
 from domain.models import Member, Term
 from domain.points import ranked_rows
 from domain.polls import turnout
@@ -343,6 +347,8 @@ class Report:
     problems: ProblemFigures = field(default_factory=ProblemFigures)
     votes: VoteFigures = field(default_factory=VoteFigures)
     activities: list = field(default_factory=list)  # KindFigures per kind (domain.activities)
+    lectures: LectureFigures = field(default_factory=LectureFigures)  # 微党课 (domain.lectures)
+    exemplars: ExemplarFigures = field(default_factory=ExemplarFigures)  # 微典型, 展示页
 
     @property
     def coverage(self) -> float | None:
@@ -396,6 +402,8 @@ class Report:
         rows.append(("积分前三", top or "—"))
         rows += self.problems.rows()
         rows += [kind.row() for kind in self.activities]
+        rows += self.lectures.rows()
+        rows += self.exemplars.rows()
         rows += self.votes.rows()
         return rows
 
@@ -409,7 +417,10 @@ class ReportService:
         self.branches = branches
         self.repo = ReportRepository(db)
         self.ledger = LedgerRepository(db)
-        self.activities = None  # the ActivityService, set when the services are wired
+        # set when the services are wired: ActivityService, LectureService, ExemplarService
+        self.activities = None
+        self.lectures = None
+        self.exemplars = None
 
     def eligible(self, members: list[Member]) -> list[Member]:
         return [m for m in members if m.identity in self.settings.wish_claim_identities]
@@ -474,6 +485,10 @@ class ReportService:
             activities=await self.activities.figures(branch_id, since, until)
             if self.activities is not None else [],
             votes=await self.vote_figures(branch_id, since, until),
+            lectures=await self.lectures.figures(branch_id, since, until)
+            if self.lectures is not None else LectureFigures(),
+            exemplars=await self.exemplars.figures(branch_id, term, since, until)
+            if self.exemplars is not None else ExemplarFigures(),
         )
 
     async def membership(self, branch_id: int, term: Term) -> Membership:

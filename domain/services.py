@@ -8,7 +8,9 @@ from config import BranchConfig
 from domain.activities import ActivityService
 from domain.branches import BranchService
 from domain.clock import Clock, clock_for
+from domain.exemplars import ExemplarService
 from domain.guard import CommandGuard
+from domain.lectures import LectureService
 from domain.outbox import OutboxService
 from domain.overview import OverviewService
 from domain.points import PointsService
@@ -40,6 +42,8 @@ class Services:
     problems: ProblemService
     polls: PollService
     surveys: SurveyService
+    lectures: LectureService
+    exemplars: ExemplarService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -64,8 +68,13 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     problems = ProblemService(db, settings, clock, branches, points, outbox)
     polls = PollService(db, settings, clock, branches, outbox)
     surveys = SurveyService(db, settings, clock, branches, outbox, sessions, wishes)
+    lectures = LectureService(db, settings, clock, branches, sessions, points, outbox)
+    # a field's vote is a poll: its close records the winner (polls.close_hooks)
+    exemplars = ExemplarService(db, settings, clock, branches, points, polls, lectures, outbox)
+    reports.lectures, reports.exemplars = lectures, exemplars
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
                     activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings), polls=polls, surveys=surveys)
+                    guard=CommandGuard(settings), polls=polls, surveys=surveys,
+                    lectures=lectures, exemplars=exemplars)

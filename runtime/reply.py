@@ -5,6 +5,8 @@ from __future__ import annotations
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
 
+from domain.text import paginate  # noqa: F401  (re-exported: plugins page their replies)
+
 
 def text(content: str) -> Message:
     return Message(MessageSegment.text(content))
@@ -13,28 +15,6 @@ def text(content: str) -> Message:
 def mention(user_id: int, content: str) -> Message:
     """@someone followed by text (never @all: ``user_id`` is a real QQ number)."""
     return Message([MessageSegment.at(int(user_id)), MessageSegment.text(" " + content)])
-
-
-def paginate(lines: list[str], limit: int) -> list[str]:
-    """Join lines into chunks of at most ``limit`` characters."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def shorten(content: str, size: int = 30) -> str:
