@@ -415,9 +415,9 @@ class LectureService:
         for s in table:
             who = f"{names[s.item.user_id]}《{s.item.title}》"
             if s.rank is None:
-                lines.append(f"— {who} 暂无评分")
+                lines.append(f"— {who}暂无评分")
             else:
-                lines.append(f"第 {s.rank} 名 {who} 平均 {mean_text(s.mean)}（{s.count} 人评分）")
+                lines.append(f"第 {s.rank} 名 {who}平均 {mean_text(s.mean)}（{s.count} 人评分）")
         settings = self.settings
         if settings.points_lecture or settings.points_lecture_top:
             lines.append(f"每位讲者获得 {settings.points_lecture} 积分（互动），前 {TOP} 名另加 "
