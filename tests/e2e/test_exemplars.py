@@ -17,8 +17,8 @@ from tools.playground import ClockApi
 GROUP = 88001
 SECRETARY = 63001
 A, C, G, F = 63011, 63012, 63013, 63014  # nominated: 甲 (自荐), 丙, 庚 (学业), 己 (服务)
-B, D, E, H, I, J = 63015, 63016, 63017, 63018, 63019, 63020  # nominators and a late one
-NAMES = {A: "甲", C: "丙", G: "庚", F: "己", B: "乙", D: "丁", E: "戊", H: "辛", I: "壬",
+B, D, E, H, LATE, J = 63015, 63016, 63017, 63018, 63019, 63020  # nominators, a late one
+NAMES = {A: "甲", C: "丙", G: "庚", F: "己", B: "乙", D: "丁", E: "戊", H: "辛", LATE: "壬",
          J: "癸"}
 VOTERS = [64000 + i for i in range(15)]
 
@@ -95,7 +95,7 @@ async def test_a_term_of_exemplars_end_to_end(fast_bot, bot_clock):
         clock = ClockApi(fast_bot.port, TOKEN)
         while not (await clock.advance(deadline.timestamp() + 60)).get("done"):
             pass
-        await qq.group_message(GROUP, I, at(J, "/典型 推荐 ", " 实践 暑期支教"))
+        await qq.group_message(GROUP, LATE, at(J, "/典型 推荐 ", " 实践 暑期支教"))
         assert "征集已于" in message_text(await qq.next_call())
 
         # review: three approved, one returned; nominee and nominator are told privately
