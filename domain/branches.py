@@ -29,6 +29,7 @@ ADMIN_ROLES = ("owner", "admin")
 MOVED_LABELS = {"members": "名成员", "wishes": "个心愿", "ledger": "条积分流水",
                 "sessions": "场导学和活动", "notes": "篇读书笔记", "reminders": "条提醒",
                 "problems": "个民情", "polls": "个投票", "surveys": "个问卷",
+                "exemplar_nominations": "个微典型推荐", "exemplar_cases": "个典型案例",
                 "outbox": "条待发消息"}
 
 

@@ -184,15 +184,20 @@ class LectureService:
 
     # speakers ----------------------------------------------------------------------------
 
-    async def set_speakers(self, branch_id: int, actor: Actor, activity_id: int,
-                           entries: list[tuple[int, str]], anonymous: bool) -> Lecture:
-        """Set (or replace, before anyone scored) the speakers and their talks' titles."""
+    async def organised(self, branch_id: int, actor: Actor, activity_id: int) -> SessionRow:
+        """The activity, if ``actor`` may set its speakers (its organiser or an admin)."""
         activity = await self.sessions.repo.get(activity_id, branch_id)
         if activity is None:
             raise NotFound(f"没有找到活动 #{activity_id}。")
         if actor.user_id not in (activity.leader_id, activity.creator_id) and not (
                 await self.branches.is_admin(branch_id, actor)):
             raise Forbidden("只有支委、书记、群管理员或活动负责人可以设置讲者。")
+        return activity
+
+    async def set_speakers(self, branch_id: int, actor: Actor, activity_id: int,
+                           entries: list[tuple[int, str]], anonymous: bool) -> Lecture:
+        """Set (or replace, before anyone scored) the speakers and their talks' titles."""
+        activity = await self.organised(branch_id, actor, activity_id)
         if not self.is_scored(activity):
             raise DomainError(f"{activity.label} 不是评分类活动，只有{self.scored_kinds()}"
                               "可以设讲者。")

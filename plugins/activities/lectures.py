@@ -61,6 +61,7 @@ async def speakers(call: Call):
         raise Usage()
     lectures = ctx.svc.lectures
     if len(call.tokens) > 1:
+        await lectures.organised(ctx.branch.id, ctx.actor, target)  # rights before parsing
         entries, anonymous = parse_speakers(call.tokens[1:])
         lecture = await lectures.set_speakers(ctx.branch.id, ctx.actor, target, entries,
                                               anonymous)

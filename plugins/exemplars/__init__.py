@@ -10,7 +10,7 @@ from domain.exemplars import (
     way,
 )
 from domain.timeparse import parse_moment
-from runtime.args import person, record_id, word
+from runtime.args import not_a_qq, person, record_id, word
 from runtime.reply import paginate, shorten
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
@@ -88,7 +88,7 @@ async def open_call(call: Call):
 
 async def _nominate(call: Call, nominee: int | None, field_word: str | None, story: str):
     if nominee is None or field_word is None or not story:
-        raise Usage()
+        raise Usage(not_a_qq(call.tokens[0]) if nominee is None and call.tokens else None)
     ctx = call.ctx
     chosen = checked_field(call, field_word)
     nomination = await ctx.svc.exemplars.nominate(ctx.branch.id, ctx.user_id, nominee, chosen,

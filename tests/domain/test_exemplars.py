@@ -221,3 +221,25 @@ def test_the_daily_salt_is_random_and_changes_with_the_day():
     assert one != second.visitor("2026-11-27", "203.0.113.9", "UA")  # never derivable
     assert one != first.visitor("2026-11-28", "203.0.113.9", "UA")
     assert len(one) == 32 and "203" not in one
+
+
+async def test_a_bind_brings_the_exemplars_cases_and_the_showcase_link_along(svc):
+    """A floor group that was a branch of its own, with a nomination, a case and a showcase
+    page, is bound into the main branch: all of it moves, and the floor's link shows the
+    merged branch."""
+    owner = Actor(1, is_superuser=True)
+    main = await svc.branches.create_branch(9101, Actor(601, is_group_admin=True), "总支")
+    floor = await svc.branches.create_branch(9102, Actor(602, is_group_admin=True), "五楼")
+    await svc.branches.register(floor.id, 602, "陈静", "5楼", None)
+    await svc.exemplars.open_call(floor.id, 9102, owner, DEADLINE)
+    n = await svc.exemplars.nominate(floor.id, 602, 602, "学业", "期末全优")
+    await svc.exemplars.review(floor.id, owner, n.id, True, None)
+    await svc.exemplars.add_case(floor.id, owner, n.id, "学霸之路", None, None)
+    page, _ = await svc.exemplars.page_link(floor.id, owner)
+    result = await svc.branches.bind(9102, main.id, owner)
+    assert "1 个微典型推荐" in result.summary() and "1 个典型案例" in result.summary()
+    moved = await svc.exemplars.get(main.id, n.id)
+    term = await svc.branches.current_term(main.id)
+    assert moved.term_id == term.id
+    shown = await svc.exemplars.view(page.token, "198.51.100.7", "UA")
+    assert shown.branch == "总支" and [c.title for c in shown.cases] == ["学霸之路"]
