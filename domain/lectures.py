@@ -23,7 +23,7 @@ from domain.models import Category
 from domain.outbox import OutboxService, text_segment
 from domain.points import PointsService
 from domain.sessions import SessionService
-from domain.surveys import CANCEL_WORD, SKIP_WORD, Step
+from domain.surveys import CANCEL_WORD, SKIP_WORD, Step, scale_value
 from domain.text import paginate, require_text
 from storage.database import Database
 from storage.lectures import LectureRepository, RoundRow, ScoreOutcome, SpeakerRow, score_sync
@@ -332,16 +332,16 @@ class LectureService:
             return Step("cancelled", f"已结束{label} 的评分，已给出的分数都已保存"
                                      f"（这次 {sheet.scored} 个）。")
         if answer != SKIP_WORD:
-            digits = answer.removesuffix("分").strip()
-            if not (digits.isascii() and digits.isdigit() and int(digits) in SCORES):
+            value = scale_value(answer)
+            if value is None:
                 return Step("retry", f"请回复 1 到 5 的数字（5 最高），或“{SKIP_WORD}”、"
                                      f"“{CANCEL_WORD}”。\n" + sheet.prompt())
             try:
                 await self.score(sheet.lecture.activity.id, sheet.scorer_id,
-                                 sheet.speaker.position, int(digits))
+                                 sheet.speaker.position, value)
             except DomainError as exc:
                 return Step("cancelled", f"{exc}这一分没有保存。")
-            sheet.given[sheet.speaker.user_id] = int(digits)
+            sheet.given[sheet.speaker.user_id] = value
             sheet.scored += 1
         sheet.index += 1
         sheet.expires_at = now + self.settings.survey_answer_timeout_minutes * 60

@@ -126,11 +126,15 @@ class ExemplarRepository:
                              nominee_id: int, nominator_id: int, story: str,
                              now: int) -> int | None:
         """A new nomination; None when the person already has one in the field this term."""
+        return await self._insert(
+            "INSERT INTO exemplar_nominations (branch_id, term_id, field, nominee_id, "
+            "nominator_id, story, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (branch_id, term_id, field, nominee_id, nominator_id, story, now))
+
+    async def _insert(self, sql: str, params: tuple) -> int | None:
+        """The new row's id; None when a unique key refused it."""
         try:
-            cur = await self.db.execute(
-                "INSERT INTO exemplar_nominations (branch_id, term_id, field, nominee_id, "
-                "nominator_id, story, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (branch_id, term_id, field, nominee_id, nominator_id, story, now))
+            cur = await self.db.execute(sql, params)
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):
                 return None
@@ -249,16 +253,10 @@ class ExemplarRepository:
     async def add_case(self, *, branch_id: int, nomination_id: int, title: str, body: str,
                        author_id: int, by: int, now: int) -> int | None:
         """A case from a nomination's story; None when that story is a case already."""
-        try:
-            cur = await self.db.execute(
-                "INSERT INTO exemplar_cases (branch_id, nomination_id, title, body, author_id, "
-                "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (branch_id, nomination_id, title, body, author_id, by, now))
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                return None
-            raise
-        return cur.lastrowid
+        return await self._insert(
+            "INSERT INTO exemplar_cases (branch_id, nomination_id, title, body, author_id, "
+            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (branch_id, nomination_id, title, body, author_id, by, now))
 
     async def case(self, case_id: int) -> CaseRow | None:
         row = await self.db.fetchone(

@@ -29,3 +29,18 @@ def bot_process(tmp_path):
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def fast_bot(tmp_path):
+    """bot.py with a fast outgoing queue, so queued messages arrive within the test, and its
+    clock movable over loopback HTTP (playground mode: ``advance``), so time can pass without
+    waiting; backups (if one falls due on the way) go to the test's folder."""
+    proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
+                      SEND_INTERVAL_SECONDS="0.01", PLAYGROUND_MODE="true",
+                      BACKUP_DIR=str(tmp_path / "backups"))
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -3,16 +3,17 @@ duplicate, and one after the deadline), review with private notices, an anonymou
 ballots that ties, the committee settles it, 公示 with 荣誉 points, a case; /统计 and the export
 agree with a hand count."""
 
-import base64
-import io
 import sqlite3
 from datetime import timedelta
 
-import pytest
-from openpyxl import load_workbook
-
-from tests.e2e.onebot import TOKEN, BotProcess, OneBotClient, message_text
-from tools.playground import ClockApi
+from tests.e2e.onebot import (
+    OneBotClient,
+    advance,
+    calls_until,
+    exported_workbook,
+    message_text,
+    texts,
+)
 
 GROUP = 88001
 SECRETARY = 63001
@@ -23,30 +24,10 @@ NAMES = {A: "甲", C: "丙", G: "庚", F: "己", B: "乙", D: "丁", E: "戊", H
 VOTERS = [64000 + i for i in range(15)]
 
 
-@pytest.fixture
-def fast_bot(tmp_path):
-    """bot.py with a fast outgoing queue and a clock movable over loopback (playground mode)."""
-    proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
-                      SEND_INTERVAL_SECONDS="0.01", PLAYGROUND_MODE="true",
-                      BACKUP_DIR=str(tmp_path / "backups"))
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
 def at(user_id: int, before: str, after: str) -> list[dict]:
     return [{"type": "text", "data": {"text": before}},
             {"type": "at", "data": {"qq": str(user_id)}},
             {"type": "text", "data": {"text": after}}]
-
-
-async def calls_until(qq: OneBotClient, done, timeout: float = 30) -> list[dict]:
-    calls: list[dict] = []
-    while not done(calls):
-        calls.append(await qq.next_call(timeout=timeout))
-    return calls
 
 
 async def ask(qq: OneBotClient, user: int, typed: str | list[dict], role: str = "member",
@@ -60,10 +41,6 @@ async def ask(qq: OneBotClient, user: int, typed: str | list[dict], role: str = 
             return message_text(call)
         if aside is not None:
             aside.append(call)
-
-
-def texts(calls: list[dict]) -> str:
-    return "\n".join(message_text(c) for c in calls if "message" in c["params"])
 
 
 async def test_a_term_of_exemplars_end_to_end(fast_bot, bot_clock):
@@ -92,9 +69,7 @@ async def test_a_term_of_exemplars_end_to_end(fast_bot, bot_clock):
         assert "已记录推荐 #3：庚 · 学业" in message_text(await qq.next_call())
         await qq.group_message(GROUP, H, at(F, "/典型 推荐 ", " 服务 志愿服务两百小时"))
         assert "已记录推荐 #4：己 · 服务" in message_text(await qq.next_call())
-        clock = ClockApi(fast_bot.port, TOKEN)
-        while not (await clock.advance(deadline.timestamp() + 60)).get("done"):
-            pass
+        await advance(fast_bot.port, deadline.timestamp() + 60)
         await qq.group_message(GROUP, LATE, at(J, "/典型 推荐 ", " 实践 暑期支教"))
         assert "征集已于" in message_text(await qq.next_call())
 
@@ -160,11 +135,7 @@ async def test_a_term_of_exemplars_end_to_end(fast_bot, bot_clock):
         assert "典型案例：1 个" in report and "展示页浏览量：0 人次" in report
         assert "投票举办：1 次" in report
 
-        await qq.group_message(GROUP, SECRETARY, "/统计 导出", role="owner")
-        upload = next(c for c in await calls_until(
-            qq, lambda c: any(x["action"] == "upload_group_file" for x in c))
-            if c["action"] == "upload_group_file")
-    book = load_workbook(io.BytesIO(base64.b64decode(upload["params"]["file"][9:])))
+        book = await exported_workbook(qq, GROUP, SECRETARY)
     rows = {r[0]: r for r in book["微典型"].iter_rows(min_row=2, values_only=True)}
     assert sorted(rows) == [1, 2, 3, 4]
     assert [(rows[n][1], rows[n][2], rows[n][4], rows[n][8], rows[n][10]) for n in (1, 2, 3, 4)] \

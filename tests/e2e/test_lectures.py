@@ -3,16 +3,17 @@ them score privately (step by step or one at a time, one changes a score), a spe
 score themself and someone who did not check in are refused; when scoring closes the ranking
 and the points match a hand count. And a race: fifty people score at once, each counted once."""
 
-import base64
-import io
 import sqlite3
 from datetime import timedelta
 
-import pytest
-from openpyxl import load_workbook
-
-from tests.e2e.onebot import TOKEN, BotProcess, OneBotClient, message_text
-from tools.playground import ClockApi
+from tests.e2e.onebot import (
+    OneBotClient,
+    advance,
+    calls_until,
+    exported_workbook,
+    message_text,
+    texts,
+)
 
 GROUP = 89001
 SECRETARY = 65001
@@ -38,19 +39,6 @@ SCORES = {
 # 29 scores in all, 121 / 29 = 4.17. Each speaker: 出勤 2, 互动 3 + 2 (all three are in the top 3)
 
 
-@pytest.fixture
-def fast_bot(tmp_path):
-    """bot.py with a fast outgoing queue and a clock movable over loopback (playground mode)."""
-    proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
-                      SEND_INTERVAL_SECONDS="0.01", PLAYGROUND_MODE="true",
-                      BACKUP_DIR=str(tmp_path / "backups"))
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
 def speakers_message(entries: list[tuple[int, str]], head: str) -> list[dict]:
     segments = [{"type": "text", "data": {"text": head}}]
     for uid, title in entries:
@@ -59,28 +47,11 @@ def speakers_message(entries: list[tuple[int, str]], head: str) -> list[dict]:
     return segments
 
 
-async def calls_until(qq: OneBotClient, done, timeout: float = 30) -> list[dict]:
-    calls: list[dict] = []
-    while not done(calls):
-        calls.append(await qq.next_call(timeout=timeout))
-    return calls
-
-
-def texts(calls: list[dict]) -> str:
-    return "\n".join(message_text(c) for c in calls if "message" in c["params"])
-
-
 async def private_reply(qq: OneBotClient, user_id: int, typed: str) -> str:
     await qq.private_message(user_id, typed)
     call = await qq.next_call()
     assert call["action"] == "send_msg" and call["params"]["user_id"] == user_id, call
     return message_text(call)
-
-
-async def advance(port: int, until: float) -> None:
-    clock = ClockApi(port, TOKEN)
-    while not (await clock.advance(until)).get("done"):
-        pass
 
 
 async def a_night(qq: OneBotClient, bot_clock, speakers: list[tuple[int, str]],
@@ -167,11 +138,7 @@ async def test_a_lecture_night_scored_by_its_audience(fast_bot, bot_clock):
                 "第2名 讲者丙《强国有我》4.00 分（微党课 #1，10 人评）") in report
         assert "活动·微党课：举办 1 场，参与 12 人次（12 人）" in report
 
-        await qq.group_message(GROUP, SECRETARY, "/统计 导出", role="owner")
-        upload = next(c for c in await calls_until(
-            qq, lambda c: any(x["action"] == "upload_group_file" for x in c))
-            if c["action"] == "upload_group_file")
-    book = load_workbook(io.BytesIO(base64.b64decode(upload["params"]["file"][9:])))
+        book = await exported_workbook(qq, GROUP, SECRETARY)
     rows = list(book["微党课"].iter_rows(min_row=2, values_only=True))
     assert [(r[4], r[6], r[7], r[8], r[9], r[11]) for r in rows] == [
         (S1, "初心如磐", 9, 4.56, 1, "已截止"), (S2, "奋斗青春", 10, 4.0, 2, "已截止"),

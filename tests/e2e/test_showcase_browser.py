@@ -9,11 +9,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
-from tests.e2e.onebot import TOKEN, BotProcess, OneBotClient, message_text
-from tests.e2e.test_screen_browser import chromium
-from tools.playground import ClockApi
+from tests.e2e.onebot import OneBotClient, advance, message_text
+from tests.e2e.test_screen_browser import browser_or_skip
 
 GROUP = 89501
 SECRETARY = 67001
@@ -23,18 +20,6 @@ NAMES = {SECRETARY: "陈书记", W1: "王同学", W2: "李同学", W3: "赵同�
 STORY1 = "连续三年专业第一，带动宿舍共同进步"
 STORY2 = "坚持社区志愿服务两百小时"
 LINK = re.compile(r"http://[^\s]+/zhibu/show/[A-Za-z0-9_-]+")
-
-
-@pytest.fixture
-def fast_bot(tmp_path):
-    proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
-                      SEND_INTERVAL_SECONDS="0.01", PLAYGROUND_MODE="true",
-                      BACKUP_DIR=str(tmp_path / "backups"))
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 async def ask(qq: OneBotClient, user: int, typed: str | list[dict],
@@ -76,21 +61,9 @@ def college_site(link: str):
         thread.join()
 
 
-async def advance(clock: ClockApi, until: float) -> None:
-    while not (await clock.advance(until)).get("done"):
-        pass
-
-
 async def test_the_showcase_page_in_a_real_browser(fast_bot, bot_clock):
-    browser_path = chromium()
-    if browser_path is None:
-        pytest.skip("no Chromium installed (apt-get install -y chromium); showcase untested")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
+    browser_path, async_playwright = browser_or_skip("showcase page")
 
-    clock = ClockApi(fast_bot.port, TOKEN)
     async with OneBotClient(fast_bot.port) as qq:
         qq.results["get_group_info"] = {"member_count": 20}
         await qq.set_up_group(GROUP, SECRETARY)
@@ -120,7 +93,7 @@ async def test_the_showcase_page_in_a_real_browser(fast_bot, bot_clock):
         for uid in (SPEAKER, A1, A2, W1):
             assert "签到成功" in await ask(qq, uid, "/签到")
         start = starts.replace(second=0).timestamp()
-        await advance(clock, start + 60)
+        await advance(fast_bot.port, start + 60)
         for uid, score in ((A1, 5), (A2, 4)):
             await qq.private_message(uid, f"/评分 #1 1 {score}")
             while True:
@@ -133,7 +106,7 @@ async def test_the_showcase_page_in_a_real_browser(fast_bot, bot_clock):
         moment = datetime.fromtimestamp(closed, bot_clock.tz)
         if moment.hour == 23 and moment.minute >= 50:
             closed = (moment + timedelta(minutes=20)).timestamp()
-        await advance(clock, closed)
+        await advance(fast_bot.port, closed)
 
         reply = await ask(qq, SECRETARY, "/典型 展示页", "owner")
         link = LINK.search(reply).group(0)
