@@ -117,3 +117,17 @@ async def test_speakers_and_scores_through_the_router(app, branch, services):
          Says("已给微党课 #1 第 1 位讲者 小李《初心与使命》打 5 分（替换了之前的 4 分）")),
     )
     assert await svc.lectures.repo.scores_by(night.id, WISHER) == {HELPER: 5}
+
+
+def test_the_showcase_page_escapes_every_text():
+    from domain.exemplars import Showcase, ShownActivity, ShownCase, ShownExemplar, ShownLecture
+    from plugins.exemplars.page import render
+
+    evil = '<script>alert("x")</script>'
+    html = render(Showcase(
+        branch=evil, term="学期", exemplars=[ShownExemplar("学业", evil, evil)],
+        cases=[ShownCase(evil, evil, evil, "学业", evil)],
+        lectures=[ShownLecture("微党课 #1", evil, "2026-11-27", [(1, evil, evil, 4.5, 2)])],
+        activities=[ShownActivity("微党课", evil, "2026-11-27", 3)], activities_held=1))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<iframe" not in html and "第 1 名" in html and "4.50 分" in html
