@@ -6,7 +6,9 @@
 -- cannot change a CHECK constraint in place, so the table is rebuilt: the same columns, rows
 -- and ids, then its indexes and triggers as migrations 0001, 0004 and 0010 left them. The new
 -- table references itself as ledger_new until the rename, so dropping the old table checks no
--- reference from it; the copy fires no trigger, so points_agg stays as it is.
+-- reference from it; the copy fires no trigger, so points_agg stays as it is. Dropping the old
+-- table drops its triggers: every trigger an earlier migration put on the ledger must be created
+-- again below (tests/storage/test_database.py fails otherwise).
 CREATE TABLE ledger_new (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     branch_id    INTEGER NOT NULL REFERENCES branches(id),

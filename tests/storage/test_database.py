@@ -208,10 +208,16 @@ async def test_the_ledger_takes_honours_and_keeps_its_rows_ids_and_guards(tmp_pa
             200, '1970-01-01');
     """)
     raw.commit()
+    guards = {r[0] for r in raw.execute(  # every trigger on the ledger before the rebuild
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger'")}
     raw.close()
     db = Database(path)
     await db.open()
     try:
+        kept = {r[0] for r in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger'")}
+        # a migration before this one that put a trigger on the ledger must see it recreated
+        assert guards <= kept, f"the rebuild dropped {guards - kept}"
         rows = await db.fetchall("SELECT id, delta, reverses_id, ref FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [(5, 5, None, "wish:1:done"), (9, -5, 5, None)]
         async with db.transaction():
