@@ -58,6 +58,7 @@ KIND_POLICY: dict[str, Delivery] = {
     "task_done": Delivery.PERSONAL,  # to the publisher and the floor's 组长: please confirm
     "task_confirmed": Delivery.PERSONAL,
     "task_returned": Delivery.PERSONAL,
+    "exemplar_review": Delivery.PERSONAL,  # 微典型 通过/退回, to the nominee and the nominator
 }
 
 

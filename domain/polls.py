@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -177,6 +178,8 @@ class PollService:
         self.branches = branches
         self.outbox = outbox
         self.repo = PollRepository(db)
+        # told the final tally of every poll that closes, inside the closing transaction
+        self.close_hooks: list[Callable[[Tally], Awaitable[None]]] = []
 
     # creating and finding ----------------------------------------------------------------
 
@@ -184,6 +187,12 @@ class PollService:
                      text: str) -> PollRow:
         await self.branches.require_admin(branch_id, actor)
         draft = parse_poll(text, self.clock.now(), self.settings)
+        return await self.open_poll(branch_id, group_id, actor, draft)
+
+    async def open_poll(self, branch_id: int, group_id: int | None, actor: Actor,
+                        draft: PollDraft) -> PollRow:
+        """Store a poll already checked (by ``parse_poll`` or by the feature that builds it)
+        and announce it to the branch's other groups; inside the caller's transaction if any."""
         now = self.clock.timestamp()
         async with self.db.transaction():
             poll_id = await self.repo.create(
@@ -193,9 +202,9 @@ class PollService:
                 closes_at=None if draft.closes_at is None else int(draft.closes_at.timestamp()),
                 now=now,
             )
-        poll = await self.get(branch_id, poll_id)
-        await self._to_other_groups(poll, group_id, self.announcement(poll), "poll_new",
-                                    f"poll:{poll.id}:new")
+            poll = await self.get(branch_id, poll_id)
+            await self._to_other_groups(poll, group_id, self.announcement(poll), "poll_new",
+                                        f"poll:{poll.id}:new")
         return poll
 
     async def get(self, branch_id: int, poll_id: int) -> PollRow:
@@ -323,9 +332,17 @@ class PollService:
         async with self.db.transaction():
             if not await self.repo.close(poll.id, self.clock.timestamp(), actor.user_id):
                 raise DomainError(f"投票 #{poll.id} 已经结束了。")
+            tally = await self._closed(poll)
+            await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
+                                        "poll_result", f"poll:{poll.id}:result")
+        return tally
+
+    async def _closed(self, poll: PollRow) -> Tally:
+        """The final tally of a poll just closed, after the features that wait for it (a
+        微典型 vote records its winner) ran, in the same transaction as the close."""
         tally = await self.tally(await self.get(poll.branch_id, poll.id))
-        await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
-                                    "poll_result", f"poll:{poll.id}:result")
+        for hook in self.close_hooks:
+            await hook(tally)
         return tally
 
     def result_notice(self, tally: Tally) -> str:
@@ -342,11 +359,11 @@ class PollService:
         async with self.db.transaction():
             if not await self.repo.close(poll.id, now, None):
                 return None
-        tally = await self.tally(await self.get(poll.branch_id, poll.id))
-        if announce:
-            await self.outbox.to_branch(poll.branch_id,
-                                        [text_segment(self.result_notice(tally))],
-                                        "poll_result", dedupe_key=f"poll:{poll.id}:result")
+            tally = await self._closed(poll)
+            if announce:
+                await self.outbox.to_branch(poll.branch_id,
+                                            [text_segment(self.result_notice(tally))],
+                                            "poll_result", dedupe_key=f"poll:{poll.id}:result")
         return tally
 
     async def catch_up(self) -> CatchUp:

@@ -59,6 +59,14 @@ class SurveyInputError(DomainError):
 # figures (the report uses these, so each is defined once) ----------------------------------
 
 
+def scale_value(answer: str) -> int | None:
+    """A 1–5 score as typed (``4``, ``4分``, full-width digits already folded); None if not."""
+    digits = answer.removesuffix("分").strip()
+    if digits.isascii() and digits.isdigit() and SCALE[0] <= int(digits) <= SCALE[1]:
+        return int(digits)
+    return None
+
+
 def satisfaction_mean(scores: Sequence[int]) -> float | None:
     """The mean of 1–5 scores; None without any."""
     return statistics.fmean(scores) if scores else None
@@ -251,9 +259,9 @@ class AnswerSheet:
         if not answer:
             return None, "请用文字回复。\n" + self.prompt()
         if q.kind == "scale":
-            digits = answer.removesuffix("分").strip()
-            if digits.isascii() and digits.isdigit() and SCALE[0] <= int(digits) <= SCALE[1]:
-                return str(int(digits)), None
+            score = scale_value(answer)
+            if score is not None:
+                return str(score), None
             return None, "请回复 1 到 5 的数字（5 最高）。"
         if q.kind == "choice":
             if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(q.choices):

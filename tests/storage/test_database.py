@@ -185,3 +185,56 @@ async def test_sessions_checkins_and_notes_survive_the_activities_migration(tmp_
         assert set(roster.checkins) == {12, 13}
     finally:
         await svc.db.close()
+
+
+async def test_the_ledger_takes_honours_and_keeps_its_rows_ids_and_guards(tmp_path):
+    """The 微典型 migration rebuilds the ledger to admit 荣誉: rows, ids and the boards' aggregates
+    are kept, and the append-only triggers and the aggregate trigger still work."""
+    path = tmp_path / "before.db"
+    raw = sqlite3.connect(path)
+    ours = next(n for n, p in available_migrations() if "exemplars_lectures" in p.name)
+    for number, script in available_migrations():
+        if number < ours:
+            raw.executescript(script.read_text(encoding="utf-8"))
+    raw.executescript(f"PRAGMA user_version={ours - 1};")
+    raw.executescript("""
+        INSERT INTO branches (id, name, created_at) VALUES (1, '老支部', 0);
+        INSERT INTO terms (id, branch_id, name, started_at) VALUES (1, 1, '旧学期', 0);
+        INSERT INTO ledger (id, branch_id, term_id, user_id, category, delta, reason, ref,
+            created_at, local_day) VALUES (5, 1, 1, 7, '服务', 5, 'a', 'wish:1:done', 100,
+            '1970-01-01');
+        INSERT INTO ledger (id, branch_id, term_id, user_id, category, delta, reason,
+            reverses_id, created_at, local_day) VALUES (9, 1, 1, 7, '服务', -5, '撤销 #5', 5,
+            200, '1970-01-01');
+    """)
+    raw.commit()
+    guards = {r[0] for r in raw.execute(  # every trigger on the ledger before the rebuild
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger'")}
+    raw.close()
+    db = Database(path)
+    await db.open()
+    try:
+        kept = {r[0] for r in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger'")}
+        # a migration before this one that put a trigger on the ledger must see it recreated
+        assert guards <= kept, f"the rebuild dropped {guards - kept}"
+        rows = await db.fetchall("SELECT id, delta, reverses_id, ref FROM ledger ORDER BY id")
+        assert [tuple(r) for r in rows] == [(5, 5, None, "wish:1:done"), (9, -5, 5, None)]
+        async with db.transaction():
+            await db.execute(
+                "INSERT INTO ledger (branch_id, term_id, user_id, category, delta, reason, "
+                "ref, created_at, local_day) VALUES (1, 1, 7, '荣誉', 10, '微典型', "
+                "'exemplar:1', 300, '1970-01-01')")
+        assert await db.fetchval("SELECT MAX(id) FROM ledger") == 10
+        assert await db.fetchval("SELECT total FROM points_agg WHERE period = 'all'") == 10
+        for sql in ("UPDATE ledger SET delta = 1 WHERE id = 5", "DELETE FROM ledger",
+                    "INSERT INTO ledger (branch_id, term_id, user_id, category, delta, reason, "
+                    "created_at) VALUES (1, 1, 7, '其他', 1, 'x', 1)",
+                    "INSERT INTO ledger (branch_id, term_id, user_id, category, delta, reason, "
+                    "ref, created_at) VALUES (1, 1, 7, '荣誉', 1, 'x', 'exemplar:1', 1)"):
+            with pytest.raises(sqlite3.IntegrityError):
+                async with db.transaction():
+                    await db.execute(sql)
+        assert await db.fetchval("PRAGMA foreign_key_check") is None
+    finally:
+        await db.close()
