@@ -64,8 +64,12 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     problems = ProblemService(db, settings, clock, branches, points, outbox)
     polls = PollService(db, settings, clock, branches, outbox)
     surveys = SurveyService(db, settings, clock, branches, outbox, sessions, wishes)
+    guard = CommandGuard(settings)
+    # events acted on shortly before a restart are still recognised when re-delivered
+    now = clock.timestamp()
+    guard.seen.load(await db.recent_events(now - settings.duplicate_window_seconds), now)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
                     activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings), polls=polls, surveys=surveys)
+                    guard=guard, polls=polls, surveys=surveys)

@@ -1,0 +1,2 @@
+-- Placeholder: keeps the numbering 1..n without gaps on this branch (sec-b uses 0013).
+-- Delete at merge; the lead's real 0011 replaces it.
