@@ -338,14 +338,14 @@ class SurveyService:
                 title = require_text(f"{title}：{label}", self.settings.survey_text_max_length,
                                      "问卷标题")
             invite_at = max(invite_at, now)
-        async with self.db.transaction():
+        invited = 0
+        async with self.db.transaction():  # created with its invitations due now, or not at all
             survey_id = await self.repo.create(
                 branch_id=branch_id, group_id=group_id, creator_id=actor.user_id, title=title,
                 template=draft.template, anonymous=draft.anonymous, link_kind=kind,
                 link_id=link_id, invite_at=invite_at, questions=draft.questions, now=now)
-        invited = 0
-        if invite_at is not None and invite_at <= now:
-            invited = await self.invite(survey_id)
+            if invite_at is not None and invite_at <= now:
+                invited = await self.invite(survey_id)
         return await self.get(branch_id, survey_id), invited
 
     async def _link(self, branch_id: int, kind: str, link_id: int) -> tuple[str, int]:
@@ -438,13 +438,11 @@ class SurveyService:
     # invitations -------------------------------------------------------------------------
 
     async def invite(self, survey_id: int) -> int:
-        """Queue the private invitations of a linked survey, once; returns how many."""
+        """Queue the private invitations of a linked survey, once; returns how many. Marked
+        invited in the same transaction as the invitations: a kill loses neither alone."""
         survey = await self.repo.get(survey_id)
         if survey is None or survey.link_kind is None or survey.state != "open":
             return 0
-        async with self.db.transaction():
-            if not await self.repo.mark_invited(survey.id, self.clock.timestamp()):
-                return 0
         via = survey.group_id
         if via is None:
             groups = await self.branches.groups(survey.branch_id)
@@ -453,11 +451,14 @@ class SurveyService:
         content = (f"你好！你参加了{await self.link_label(survey)}，请花一分钟填写{kind}问卷 "
                    f"#{survey.id}「{survey.title}」：在这里发送 /问卷 填写 #{survey.id}。")
         queued = 0
-        for user_id in await invitees(self.repo, survey):
-            if await self.outbox.to_user(user_id, [text_segment(content)], "survey_invite",
-                                         via_group_id=via, branch_id=survey.branch_id,
-                                         dedupe_key=f"survey:{survey.id}:invite:{user_id}"):
-                queued += 1
+        async with self.db.transaction():
+            if not await self.repo.mark_invited(survey.id, self.clock.timestamp()):
+                return 0
+            for user_id in await invitees(self.repo, survey):
+                if await self.outbox.to_user(user_id, [text_segment(content)], "survey_invite",
+                                             via_group_id=via, branch_id=survey.branch_id,
+                                             dedupe_key=f"survey:{survey.id}:invite:{user_id}"):
+                    queued += 1
         log.info("survey #%s: %s invitations queued", survey.id, queued)
         return queued
 
