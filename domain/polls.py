@@ -1,5 +1,6 @@
 """投票 polls: one ballot per person, replaceable until close (not when anonymous), deadlines,
-hidden results, turnout; anonymous ballots that the database cannot link to a person."""
+hidden results, turnout; anonymous ballots that the database cannot link to a person, committed
+in batches (``domain.anonymity``) so that neither can its history."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from config import BranchConfig
+from domain.anonymity import WaitingBallots
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
-from domain.outbox import OutboxService, text_segment
+from domain.outbox import OutboxService, at_segment, text_segment
 from domain.text import require_text
 from domain.timeparse import parse_moment
-from storage.database import Database
+from storage.database import Database, not_acting_on_an_event
 from storage.polls import PollRepository, PollRow, VoteRecord
 
 log = logging.getLogger("zhibu.polls")
@@ -61,9 +63,10 @@ class Ballot:
 class Tally:
     poll: PollRow
     counts: tuple[int, ...]
-    voters: int  # people who voted
+    voters: int  # people whose ballot is counted
     member_voters: int  # of them, people with an active profile in the branch
     members: int  # active profiles in the branch
+    waiting: int = 0  # anonymous: ballots received, not counted yet (their batch is not full)
 
     @property
     def turnout(self) -> float | None:
@@ -79,6 +82,7 @@ class CatchUp:
     announced: list[int]  # closed at start-up within the grace: result posted
     quiet: list[int]  # closed at start-up too late to post: logged only
     pending: list[PollRow]  # deadline still ahead: to be armed
+    lost: int = 0  # anonymous ballots that were waiting when the bot stopped: voters told
 
 
 def turnout(member_voters: int, members: int) -> float | None:
@@ -177,6 +181,7 @@ class PollService:
         self.branches = branches
         self.outbox = outbox
         self.repo = PollRepository(db)
+        self.waiting: WaitingBallots[tuple[int, ...]] = WaitingBallots(settings.anonymous_batch)
 
     # creating and finding ----------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class PollService:
         await self.branches.require_admin(branch_id, actor)
         draft = parse_poll(text, self.clock.now(), self.settings)
         now = self.clock.timestamp()
-        async with self.db.transaction():
+        async with self.db.transaction():  # the poll and its announcements, or neither
             poll_id = await self.repo.create(
                 branch_id=branch_id, group_id=group_id, creator_id=actor.user_id,
                 question=draft.question, labels=draft.options, multi=draft.multi,
@@ -193,9 +198,9 @@ class PollService:
                 closes_at=None if draft.closes_at is None else int(draft.closes_at.timestamp()),
                 now=now,
             )
-        poll = await self.get(branch_id, poll_id)
-        await self._to_other_groups(poll, group_id, self.announcement(poll), "poll_new",
-                                    f"poll:{poll.id}:new")
+            poll = await self.get(branch_id, poll_id)
+            await self._to_other_groups(poll, group_id, self.announcement(poll), "poll_new",
+                                        f"poll:{poll.id}:new")
         return poll
 
     async def get(self, branch_id: int, poll_id: int) -> PollRow:
@@ -252,14 +257,124 @@ class PollService:
                 raise PollInputError(f"投票 #{poll.id} 是单选，只能选 1 项。")
 
         record: VoteRecord = await self.repo.vote(poll_id, user_id, choices, now, check)
+        if record.outcome == "received":  # the choice waits here, never in the database
+            self.waiting.add(poll_id, user_id, choices)
+            await self._count_due(record.poll)
         return Ballot(record.poll, choices, record.outcome, record.previous)
+
+    async def _count_due(self, poll: PollRow) -> None:
+        """Commit the oldest waiting ballots of ``poll`` when a batch is due (see
+        ``domain.anonymity``)."""
+        if not self.waiting.due(poll.id):
+            return
+        async with self.waiting.lock:
+            due = self.waiting.due(poll.id)
+            if due:
+                with not_acting_on_an_event():  # the batch is not the current voter's write
+                    async with self.db.transaction():
+                        counted = await self._commit_batch(poll, due, final=False)
+                self.waiting.forget(poll.id, counted)
+
+    async def _commit_batch(self, poll: PollRow, ballots: list[tuple[int, tuple[int, ...]]],
+                            final: bool) -> list[int]:
+        """Inside a transaction: count ``ballots`` whose voters the database has as waiting,
+        if at least ``anonymous_batch`` (or ``final``: whatever is left, at the close).
+        Returns the voters counted."""
+        stored = await self.repo.waiting(poll.id)
+        batch = [(uid, choice) for uid, choice in ballots if uid in stored]
+        if not batch or (not final and len(batch) < self.waiting.batch):
+            return []
+        votes: dict[int, int] = {}
+        for _, choice in batch:
+            for position in choice:
+                votes[position] = votes.get(position, 0) + 1
+        await self.repo.count_batch(poll.id, [uid for uid, _ in batch], votes)
+        log.info("anonymous poll #%s: a batch of %s ballots counted", poll.id, len(batch))
+        return [uid for uid, _ in batch]
+
+    async def _count_at_close(self, poll: PollRow) -> None:
+        """Inside the closing transaction: count every ballot still waiting; a voter the
+        database has as waiting without a choice here (lost in a restart) is told."""
+        counted = set(await self._commit_batch(poll, self.waiting.all(poll.id), final=True))
+        lost = sorted(await self.repo.waiting(poll.id) - counted)
+        if lost:
+            await self.repo.drop_waiting(poll.id, lost)
+            await self._tell_lost(poll, lost)
+
+    async def _tell_lost(self, poll: PollRow, voters: list[int]) -> None:
+        """Tell each voter whose anonymous ballot was lost before it was counted (inside the
+        transaction that forgets it)."""
+        groups = await self.branches.groups(poll.branch_id)
+        via = poll.group_id if poll.group_id in groups else (groups[0] if groups else None)
+        if self.is_open(poll):
+            text = (f"抱歉：机器人重启时，你在匿名投票 #{poll.id} 的选票还在等待与其他选票"
+                    f"一起计入，没能保存。请重新投票：/投票 #{poll.id} <选项号>")
+        else:
+            text = (f"抱歉：你在匿名投票 #{poll.id} 的选票在等待与其他选票一起计入时因机器人重启"
+                    "丢失了，投票已经结束，没能计入。")
+        for user_id in voters:
+            await self.outbox.to_user(
+                user_id, [text_segment(text)], "ballot_lost", via_group_id=via,
+                branch_id=poll.branch_id,
+                fallback=[text_segment("投票提醒："), at_segment(user_id),
+                          text_segment(f" 你在投票 #{poll.id} 有一条新通知，请加我为好友后发送 "
+                                       f"/投票 #{poll.id} 查看。")])
+
+    async def recover_lost_ballots(self) -> int:
+        """At start-up: anonymous ballots that were waiting for their batch when the bot
+        stopped are gone (their choices were only in memory). Forget them and tell their
+        voters, who may vote again while the poll is open. Returns how many."""
+        lost: dict[int, list[int]] = {}
+        for poll_id, user_id in await self.repo.all_waiting():
+            if self.waiting.count(poll_id):
+                continue  # not a restart: these are waiting here
+            lost.setdefault(poll_id, []).append(user_id)
+        for poll_id, voters in lost.items():
+            poll = await self.repo.get(poll_id)
+            if poll is None:
+                continue
+            async with self.db.transaction():
+                await self.repo.drop_waiting(poll_id, voters)
+                await self._tell_lost(poll, voters)
+            log.warning("anonymous poll #%s: %s ballots waiting for their batch were lost in "
+                        "a restart; their voters were told to vote again", poll_id, len(voters))
+        return sum(len(v) for v in lost.values())
+
+    async def count_before_stopping(self) -> int:
+        """At a planned shutdown: commit what waits where it is a whole batch (at least
+        ``anonymous_batch``); smaller remainders are lost, and told at the next start."""
+        counted = 0
+        for poll_id in self.waiting.records():
+            poll = await self.repo.get(poll_id)
+            ballots = self.waiting.all(poll_id)
+            if poll is None or len(ballots) < self.waiting.batch:
+                continue
+            async with self.waiting.lock:
+                with not_acting_on_an_event():
+                    async with self.db.transaction():
+                        done = await self._commit_batch(poll, ballots, final=False)
+                self.waiting.forget(poll_id, done)
+            counted += len(done)
+        return counted
+
+    async def ballot_state(self, poll: PollRow, user_id: int) -> str | None:
+        """Anonymous poll: ``counted``, ``waiting`` (received, its batch not full) or None."""
+        return await self.repo.ballot_state(poll.id, user_id)
+
+    async def _erase_history(self) -> None:
+        """After an anonymous poll closed: checkpoint and truncate the write-ahead log, so the
+        files keep no earlier state of the poll (freed pages are zeroed: secure_delete)."""
+        if not await self.db.checkpoint_truncate():
+            log.warning("the write-ahead log could not be truncated (a reader held it); the "
+                        "next anonymous close or the daily backup tries again")
 
     # results -----------------------------------------------------------------------------
 
     async def tally(self, poll: PollRow) -> Tally:
         counts, voters, member_voters = await self.repo.counts(poll)
         members = await self.repo.active_members(poll.branch_id)
-        return Tally(poll, tuple(counts), voters, member_voters, members)
+        waiting = len(await self.repo.waiting(poll.id)) if poll.anonymous else 0
+        return Tally(poll, tuple(counts), voters, member_voters, members, waiting)
 
     async def may_see_counts(self, poll: PollRow, actor: Actor) -> bool:
         """隐藏结果: before the poll closes only admins see the counts."""
@@ -280,6 +395,9 @@ class PollService:
                 lines.append(f"{i + 1}. {label}")
         lines.append(f"已投票 {tally.voters} 人；参与率 {percent(tally.turnout)}"
                      f"（登记成员 {tally.member_voters}/{tally.members} 人）")
+        if tally.waiting:
+            lines.append(f"另有 {tally.waiting} 张匿名选票已收到、等待计入（为保护匿名，每凑满 "
+                         f"{self.waiting.batch} 张一起计入，投票结束时全部计入）。")
         if not show_counts:
             lines.append("本投票隐藏结果：截止或结束后公布。")
         return "\n".join(lines)
@@ -320,12 +438,20 @@ class PollService:
             raise Forbidden("只有发起人、支委、书记或群管理员可以结束投票。")
         if not self.is_open(poll):
             raise DomainError(f"投票 #{poll.id} 已经结束了。")
-        async with self.db.transaction():
-            if not await self.repo.close(poll.id, self.clock.timestamp(), actor.user_id):
-                raise DomainError(f"投票 #{poll.id} 已经结束了。")
-        tally = await self.tally(await self.get(poll.branch_id, poll.id))
-        await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
-                                    "poll_result", f"poll:{poll.id}:result")
+        async with self.waiting.lock:
+            # closed, the last batch counted and the result queued: all or nothing
+            async with self.db.transaction():
+                if not await self.repo.close(poll.id, self.clock.timestamp(), actor.user_id):
+                    raise DomainError(f"投票 #{poll.id} 已经结束了。")
+                closed = await self.get(poll.branch_id, poll.id)
+                if poll.anonymous:
+                    await self._count_at_close(closed)
+                tally = await self.tally(closed)
+                await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
+                                            "poll_result", f"poll:{poll.id}:result")
+            self.waiting.forget(poll.id, [uid for uid, _ in self.waiting.all(poll.id)])
+        if poll.anonymous:
+            await self._erase_history()
         return tally
 
     def result_notice(self, tally: Tally) -> str:
@@ -339,19 +465,27 @@ class PollService:
         if (poll is None or poll.state != "open" or poll.closes_at is None
                 or poll.closes_at > now + EARLY_TOLERANCE_SECONDS):
             return None
-        async with self.db.transaction():
-            if not await self.repo.close(poll.id, now, None):
-                return None
-        tally = await self.tally(await self.get(poll.branch_id, poll.id))
-        if announce:
-            await self.outbox.to_branch(poll.branch_id,
-                                        [text_segment(self.result_notice(tally))],
-                                        "poll_result", dedupe_key=f"poll:{poll.id}:result")
+        async with self.waiting.lock:
+            async with self.db.transaction():  # as ``close``: all or nothing
+                if not await self.repo.close(poll.id, now, None):
+                    return None
+                closed = await self.get(poll.branch_id, poll.id)
+                if poll.anonymous:
+                    await self._count_at_close(closed)
+                tally = await self.tally(closed)
+                if announce:
+                    await self.outbox.to_branch(poll.branch_id,
+                                                [text_segment(self.result_notice(tally))],
+                                                "poll_result", dedupe_key=f"poll:{poll.id}:result")
+            self.waiting.forget(poll.id, [uid for uid, _ in self.waiting.all(poll.id)])
+        if poll.anonymous:
+            await self._erase_history()
         return tally
 
     async def catch_up(self) -> CatchUp:
         """At start-up: a deadline passed while the bot was down closes the poll; its result is
         posted if at most ``misfire_grace_minutes`` late, else only logged (as reminders)."""
+        lost = await self.recover_lost_ballots()
         grace = self.settings.misfire_grace_minutes * 60
         now = self.clock.timestamp()
         announced, quiet, pending = [], [], []
@@ -370,7 +504,7 @@ class PollService:
                 quiet.append(poll.id)
                 log.warning("poll #%s deadline missed by %ss (grace %ss): closed, result not "
                             "posted", poll.id, late, grace)
-        return CatchUp(announced, quiet, pending)
+        return CatchUp(announced, quiet, pending, lost)
 
     async def pending_deadlines(self) -> list[PollRow]:
         return await self.repo.open_with_deadline()
