@@ -21,6 +21,7 @@ async def test_migrations_apply_once_and_reopen_is_idempotent(tmp_path):
     assert await db.user_version() == latest
     assert await db.fetchval("PRAGMA journal_mode") == "wal"
     assert await db.fetchval("PRAGMA foreign_keys") == 1
+    assert await db.fetchval("PRAGMA secure_delete") == 1  # deleted content is zeroed
     await db.close()
     again = Database(path)
     await again.open()  # must not try to create the tables a second time
@@ -279,3 +280,13 @@ async def test_work_after_commit_runs_after_commit_and_never_after_rollback(svc)
             db.after_commit(lambda: ran.append("rolled back"))
             raise ValueError
     assert ran == ["a", "b"]
+
+
+async def test_checkpoint_truncate_empties_the_log(svc):
+    db = svc.db
+    async with db.transaction():
+        await db.execute("INSERT INTO branches (name, created_at) VALUES ('x', 0)")
+    wal = __import__("pathlib").Path(f"{db.path}-wal")
+    assert wal.stat().st_size > 0
+    assert await db.checkpoint_truncate()
+    assert wal.stat().st_size == 0
