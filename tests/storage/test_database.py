@@ -1,5 +1,6 @@
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -286,7 +287,7 @@ async def test_checkpoint_truncate_empties_the_log(svc):
     db = svc.db
     async with db.transaction():
         await db.execute("INSERT INTO branches (name, created_at) VALUES ('x', 0)")
-    wal = __import__("pathlib").Path(f"{db.path}-wal")
+    wal = Path(f"{db.path}-wal")
     assert wal.stat().st_size > 0
     assert await db.checkpoint_truncate()
     assert wal.stat().st_size == 0
