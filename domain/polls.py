@@ -17,7 +17,7 @@ from domain.errors import DomainError, Forbidden, NotFound
 from domain.outbox import OutboxService, at_segment, text_segment
 from domain.text import require_text
 from domain.timeparse import parse_moment
-from storage.database import Database, not_acting_on_an_event
+from storage.database import Database
 from storage.polls import PollRepository, PollRow, VoteRecord
 
 log = logging.getLogger("zhibu.polls")
@@ -181,7 +181,9 @@ class PollService:
         self.branches = branches
         self.outbox = outbox
         self.repo = PollRepository(db)
-        self.waiting: WaitingBallots[tuple[int, ...]] = WaitingBallots(settings.anonymous_batch)
+        self.waiting: WaitingBallots[tuple[int, ...]] = WaitingBallots(
+            db, settings.anonymous_batch, what="poll", waiting=self.repo.waiting,
+            store=self._store_batch, drop=self.repo.drop_waiting, tell_lost=self._tell_lost)
 
     # creating and finding ----------------------------------------------------------------
 
@@ -258,52 +260,25 @@ class PollService:
 
         record: VoteRecord = await self.repo.vote(poll_id, user_id, choices, now, check)
         if record.outcome == "received":  # the choice waits here, never in the database
-            self.waiting.add(poll_id, user_id, choices)
-            await self._count_due(record.poll)
+            await self.waiting.received(poll_id, user_id, choices)
         return Ballot(record.poll, choices, record.outcome, record.previous)
 
-    async def _count_due(self, poll: PollRow) -> None:
-        """Commit the oldest waiting ballots of ``poll`` when a batch is due (see
-        ``domain.anonymity``)."""
-        if not self.waiting.due(poll.id):
-            return
-        async with self.waiting.lock:
-            due = self.waiting.due(poll.id)
-            if due:
-                with not_acting_on_an_event():  # the batch is not the current voter's write
-                    async with self.db.transaction():
-                        counted = await self._commit_batch(poll, due, final=False)
-                self.waiting.forget(poll.id, counted)
-
-    async def _commit_batch(self, poll: PollRow, ballots: list[tuple[int, tuple[int, ...]]],
-                            final: bool) -> list[int]:
-        """Inside a transaction: count ``ballots`` whose voters the database has as waiting,
-        if at least ``anonymous_batch`` (or ``final``: whatever is left, at the close).
-        Returns the voters counted."""
-        stored = await self.repo.waiting(poll.id)
-        batch = [(uid, choice) for uid, choice in ballots if uid in stored]
-        if not batch or (not final and len(batch) < self.waiting.batch):
-            return []
+    async def _store_batch(self, poll_id: int,
+                           ballots: list[tuple[int, tuple[int, ...]]]) -> None:
+        """Count a batch of anonymous ballots (inside its transaction): only totals per option
+        are written, whatever order the ballots came in."""
         votes: dict[int, int] = {}
-        for _, choice in batch:
+        for _, choice in ballots:
             for position in choice:
                 votes[position] = votes.get(position, 0) + 1
-        await self.repo.count_batch(poll.id, [uid for uid, _ in batch], votes)
-        log.info("anonymous poll #%s: a batch of %s ballots counted", poll.id, len(batch))
-        return [uid for uid, _ in batch]
+        await self.repo.count_batch(poll_id, [uid for uid, _ in ballots], votes)
 
-    async def _count_at_close(self, poll: PollRow) -> None:
-        """Inside the closing transaction: count every ballot still waiting; a voter the
-        database has as waiting without a choice here (lost in a restart) is told."""
-        counted = set(await self._commit_batch(poll, self.waiting.all(poll.id), final=True))
-        lost = sorted(await self.repo.waiting(poll.id) - counted)
-        if lost:
-            await self.repo.drop_waiting(poll.id, lost)
-            await self._tell_lost(poll, lost)
-
-    async def _tell_lost(self, poll: PollRow, voters: list[int]) -> None:
+    async def _tell_lost(self, poll_id: int, voters: list[int]) -> None:
         """Tell each voter whose anonymous ballot was lost before it was counted (inside the
         transaction that forgets it)."""
+        poll = await self.repo.get(poll_id)
+        if poll is None:
+            return
         groups = await self.branches.groups(poll.branch_id)
         via = poll.group_id if poll.group_id in groups else (groups[0] if groups else None)
         if self.is_open(poll):
@@ -322,53 +297,17 @@ class PollService:
 
     async def recover_lost_ballots(self) -> int:
         """At start-up: anonymous ballots that were waiting for their batch when the bot
-        stopped are gone (their choices were only in memory). Forget them and tell their
-        voters, who may vote again while the poll is open. Returns how many."""
-        lost: dict[int, list[int]] = {}
-        for poll_id, user_id in await self.repo.all_waiting():
-            if self.waiting.count(poll_id):
-                continue  # not a restart: these are waiting here
-            lost.setdefault(poll_id, []).append(user_id)
-        for poll_id, voters in lost.items():
-            poll = await self.repo.get(poll_id)
-            if poll is None:
-                continue
-            async with self.db.transaction():
-                await self.repo.drop_waiting(poll_id, voters)
-                await self._tell_lost(poll, voters)
-            log.warning("anonymous poll #%s: %s ballots waiting for their batch were lost in "
-                        "a restart; their voters were told to vote again", poll_id, len(voters))
-        return sum(len(v) for v in lost.values())
+        stopped are gone (their choices were only in memory); their voters are told, and may
+        vote again while the poll is open. Returns how many."""
+        return await self.waiting.recover(await self.repo.all_waiting())
 
     async def count_before_stopping(self) -> int:
-        """At a planned shutdown: commit what waits where it is a whole batch (at least
-        ``anonymous_batch``); smaller remainders are lost, and told at the next start."""
-        counted = 0
-        for poll_id in self.waiting.records():
-            poll = await self.repo.get(poll_id)
-            ballots = self.waiting.all(poll_id)
-            if poll is None or len(ballots) < self.waiting.batch:
-                continue
-            async with self.waiting.lock:
-                with not_acting_on_an_event():
-                    async with self.db.transaction():
-                        done = await self._commit_batch(poll, ballots, final=False)
-                self.waiting.forget(poll_id, done)
-            counted += len(done)
-        return counted
+        """At a planned stop: count what waits where it makes a whole batch."""
+        return await self.waiting.commit_whole_batches()
 
     async def ballot_state(self, poll: PollRow, user_id: int) -> str | None:
         """Anonymous poll: ``counted``, ``waiting`` (received, its batch not full) or None."""
         return await self.repo.ballot_state(poll.id, user_id)
-
-    async def _erase_history(self) -> None:
-        """After an anonymous poll closed: checkpoint and truncate the write-ahead log, so the
-        files keep no earlier state of the poll (freed pages are zeroed: secure_delete)."""
-        if not await self.db.checkpoint_truncate():
-            log.warning("the write-ahead log could not be truncated (a reader held it); the "
-                        "next anonymous close or the daily backup tries again")
-
-    # results -----------------------------------------------------------------------------
 
     async def tally(self, poll: PollRow) -> Tally:
         counts, voters, member_voters = await self.repo.counts(poll)
@@ -438,20 +377,17 @@ class PollService:
             raise Forbidden("只有发起人、支委、书记或群管理员可以结束投票。")
         if not self.is_open(poll):
             raise DomainError(f"投票 #{poll.id} 已经结束了。")
-        async with self.waiting.lock:
-            # closed, the last batch counted and the result queued: all or nothing
-            async with self.db.transaction():
-                if not await self.repo.close(poll.id, self.clock.timestamp(), actor.user_id):
-                    raise DomainError(f"投票 #{poll.id} 已经结束了。")
-                closed = await self.get(poll.branch_id, poll.id)
-                if poll.anonymous:
-                    await self._count_at_close(closed)
-                tally = await self.tally(closed)
-                await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
-                                            "poll_result", f"poll:{poll.id}:result")
-            self.waiting.forget(poll.id, [uid for uid, _ in self.waiting.all(poll.id)])
+        # closed, the last batch counted and the result queued: all or nothing
+        async with self.waiting.lock, self.db.transaction():
+            if not await self.repo.close(poll.id, self.clock.timestamp(), actor.user_id):
+                raise DomainError(f"投票 #{poll.id} 已经结束了。")
+            if poll.anonymous:
+                await self.waiting.commit_rest(poll.id)
+            tally = await self.tally(await self.get(poll.branch_id, poll.id))
+            await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
+                                        "poll_result", f"poll:{poll.id}:result")
         if poll.anonymous:
-            await self._erase_history()
+            await self.waiting.erase_history()
         return tally
 
     def result_notice(self, tally: Tally) -> str:
@@ -465,21 +401,18 @@ class PollService:
         if (poll is None or poll.state != "open" or poll.closes_at is None
                 or poll.closes_at > now + EARLY_TOLERANCE_SECONDS):
             return None
-        async with self.waiting.lock:
-            async with self.db.transaction():  # as ``close``: all or nothing
-                if not await self.repo.close(poll.id, now, None):
-                    return None
-                closed = await self.get(poll.branch_id, poll.id)
-                if poll.anonymous:
-                    await self._count_at_close(closed)
-                tally = await self.tally(closed)
-                if announce:
-                    await self.outbox.to_branch(poll.branch_id,
-                                                [text_segment(self.result_notice(tally))],
-                                                "poll_result", dedupe_key=f"poll:{poll.id}:result")
-            self.waiting.forget(poll.id, [uid for uid, _ in self.waiting.all(poll.id)])
+        async with self.waiting.lock, self.db.transaction():  # as ``close``: all or nothing
+            if not await self.repo.close(poll.id, now, None):
+                return None
+            if poll.anonymous:
+                await self.waiting.commit_rest(poll.id)
+            tally = await self.tally(await self.get(poll.branch_id, poll.id))
+            if announce:
+                await self.outbox.to_branch(poll.branch_id,
+                                            [text_segment(self.result_notice(tally))],
+                                            "poll_result", dedupe_key=f"poll:{poll.id}:result")
         if poll.anonymous:
-            await self._erase_history()
+            await self.waiting.erase_history()
         return tally
 
     async def catch_up(self) -> CatchUp:

@@ -23,19 +23,20 @@ ANSWER_PRIVATELY = "问卷请私聊我发送 /问卷 填写 #{n} 一题一题地
 @on_ready
 async def rearm_polls(svc) -> None:
     caught = await jobs.rearm_all()
+    lost = await svc.surveys.recover_lost_answers()
     invited = await jobs.rearm_invitations()
     logger.info(f"{len(caught.pending)} poll deadlines armed; {len(caught.announced)} closed late "
                 f"with results posted, {len(caught.quiet)} closed too late to post; "
                 f"{len(invited)} survey invitations sent late; {caught.lost} anonymous ballots "
-                "lost in the last stop, their voters told")
+                f"and {lost} anonymous survey answers lost in the last stop, their people told")
 
 
 @on_stopping
 async def count_waiting_ballots(svc) -> None:
     """A planned stop: anonymous ballots that make whole batches are counted, not lost."""
-    counted = await svc.polls.count_before_stopping()
+    counted = await svc.polls.count_before_stopping() + await svc.surveys.store_before_stopping()
     if counted:
-        logger.info(f"{counted} waiting anonymous ballots counted before stopping")
+        logger.info(f"{counted} waiting anonymous ballots and answers stored before stopping")
 
 
 def number(call: Call, index: int = 0, exact: int | None = None) -> int:
@@ -225,6 +226,9 @@ class SurveyConversation(Conversation):
             try:
                 survey = await svc.surveys.submit(self.sheet)
                 reply = f"已提交，感谢你填写问卷 #{survey.id}「{survey.title}」！"
+                if survey.anonymous:
+                    reply += (f"为保护匿名，回答每凑满 {svc.settings.anonymous_batch} 份一起保存，"
+                              "问卷结束时全部保存；保存前如遇机器人重启，我会私聊请你重新填写。")
             except DomainError as exc:
                 reply = str(exc)
         await bot.send(event, text(reply))

@@ -314,7 +314,11 @@ async def test_a_planned_stop_counts_whole_batches_only(world, settings):
 def test_waiting_ballots_keep_one_batch_behind():
     from domain.anonymity import WaitingBallots
 
-    waiting = WaitingBallots(3)
+    async def unused(*_):
+        raise AssertionError
+
+    waiting = WaitingBallots(None, 3, what="poll", waiting=unused, store=unused, drop=unused,
+                             tell_lost=unused)
     for uid in range(1, 6):
         waiting.add(7, uid, (1,))
     assert waiting.due(7) == []  # 5 < 2 × 3

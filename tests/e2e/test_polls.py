@@ -78,15 +78,20 @@ async def test_polls_and_a_survey_over_the_websocket(tmp_path, bot_clock):
             assert "2. 考研  ████████░░ 3 票 75.0%" in result
             assert "3. 就业  ███░░░░░░░ 1 票 25.0%" in result
             assert "已投票 4 人；参与率 100.0%（登记成员 4/4 人）" in result
-            call = await qq.reply_to(GROUP, MEMBERS[3], "/投票 #1 1")
-            assert "已经结束，不能再投了" in message_text(call)
-            # the anonymous ballot waited for its batch (fewer than anonymous_batch) when the
-            # bot stopped: it was lost, and its voter is told to vote again
-            while not any(c["action"] == "send_private_msg" for c in seen):
+            await qq.group_message(GROUP, MEMBERS[3], "/投票 #1 1")
+            seen.append(await qq.next_call())
+            while seen[-1]["action"] == "send_private_msg":  # notices of the restart
+                seen.append(await qq.next_call())
+            assert "已经结束，不能再投了" in message_text(seen[-1])
+            # the anonymous ballot and the anonymous answers waited for their batch (fewer
+            # than anonymous_batch) when the bot stopped: they were lost, and their people
+            # are told to vote or answer again
+            while sum(c["action"] == "send_private_msg" for c in seen) < 2:
                 seen.append(await qq.next_call(timeout=15))
-            [lost] = [c for c in seen if c["action"] == "send_private_msg"]
-            assert lost["params"]["user_id"] == MEMBERS[1]
-            assert "没能保存。请重新投票：/投票 #2" in message_text(lost)
+            told = {c["params"]["user_id"]: message_text(c) for c in seen
+                    if c["action"] == "send_private_msg"}
+            assert "没能保存。请重新投票：/投票 #2" in told[MEMBERS[1]]
+            assert "没能保存。请重新填写：私聊我发送 /问卷 填写 #1" in told[MEMBERS[2]]
             await asyncio.sleep(0.2)
     finally:
         again.stop()
@@ -97,7 +102,7 @@ async def test_polls_and_a_survey_over_the_websocket(tmp_path, bot_clock):
     assert db.execute("SELECT * FROM poll_voters").fetchall() == []
     assert db.execute("SELECT * FROM poll_waiting").fetchall() == []
     assert db.execute("SELECT position, votes FROM poll_tallies").fetchall() == [(1, 0), (2, 0)]
-    assert db.execute("SELECT * FROM survey_respondents").fetchall() == [(1, MEMBERS[2])]
-    assert db.execute("SELECT position, value FROM survey_sheets").fetchall() == [
-        (1, "5"), (2, None)]
+    assert db.execute("SELECT * FROM survey_respondents").fetchall() == []
+    assert db.execute("SELECT * FROM survey_waiting").fetchall() == []
+    assert db.execute("SELECT position, value FROM survey_sheets").fetchall() == []
     assert db.execute("SELECT COUNT(*) FROM survey_responses").fetchone() == (0,)

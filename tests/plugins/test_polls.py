@@ -154,11 +154,15 @@ async def test_a_survey_answered_step_by_step_in_private(app, branch, services):
         (private_message(HELPER, "七"), Says("请回复 1 到 5 的数字")),
         (private_message(HELPER, "4"), Says("第 2/3 题（选择，回复选项号）", "1. 讲座\n2. 讨论")),
         (private_message(HELPER, "讨论"), Says("第 3/3 题（填空", "可回复“跳过”")),
-        (private_message(HELPER, "跳过"), Says("已提交，感谢你填写问卷 #1「11月导学反馈」")),
+        (private_message(HELPER, "跳过"), Says("已提交，感谢你填写问卷 #1「11月导学反馈」",
+                                                 "每凑满 5 份一起保存")),
         (private_message(HELPER, "还有话说"),),  # the conversation is over: not answered
         (private_message(HELPER, "/问卷 填写 #1"), Says("你已经填写过问卷 #1 了")),
         (private_message(SECRETARY, "/问卷 结果 #1"),
-         Says("回收 1 份", "平均 4.00 分", "讲座 0，讨论 1")),
+         Says("回收 0 份", "另有 1 份匿名回答已收到、等待保存")),
+        (private_message(SECRETARY, "/问卷 结束 #1"), Says("问卷 #1「11月导学反馈」已结束")),
+        (private_message(SECRETARY, "/问卷 结果 #1"),
+         Says("回收 1 份", "平均 4.00 分", "讲座 0，讨论 1", absent=("等待保存",))),
     )
 
 
