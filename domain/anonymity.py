@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
+from domain.outbox import OutboxService, at_segment, text_segment
 from storage.database import Database, not_acting_on_an_event
 
 P = TypeVar("P")
@@ -161,3 +162,15 @@ class WaitingBallots(Generic[P]):
         log.warning("the write-ahead log could not be truncated after an anonymous %s closed "
                     "(a reader held it); the next close tries again", self.what)
         return False
+
+
+async def tell_lost(outbox: OutboxService, groups: list[int], *, branch_id: int,
+                    group_id: int | None, people: list[int], text: str, what: str) -> None:
+    """Queue to each of ``people`` the private note that their anonymous ballot or answers
+    (``what``: 投票 #N, 问卷 #N) were lost (inside the transaction that forgets them)."""
+    via = group_id if group_id in groups else (groups[0] if groups else None)
+    for user_id in people:
+        await outbox.to_user(
+            user_id, [text_segment(text)], "ballot_lost", via_group_id=via, branch_id=branch_id,
+            fallback=[text_segment("提醒："), at_segment(user_id),
+                      text_segment(f" 你有一条关于{what}的新通知，请加我为好友后私聊查看。")])

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from config import BranchConfig
-from domain.anonymity import WaitingBallots
+from domain.anonymity import WaitingBallots, tell_lost
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
-from domain.outbox import OutboxService, at_segment, text_segment
+from domain.outbox import OutboxService, text_segment
 from domain.text import require_text
 from domain.timeparse import parse_moment
 from storage.database import Database
@@ -279,21 +279,15 @@ class PollService:
         poll = await self.repo.get(poll_id)
         if poll is None:
             return
-        groups = await self.branches.groups(poll.branch_id)
-        via = poll.group_id if poll.group_id in groups else (groups[0] if groups else None)
         if self.is_open(poll):
             text = (f"抱歉：机器人重启时，你在匿名投票 #{poll.id} 的选票还在等待与其他选票"
                     f"一起计入，没能保存。请重新投票：/投票 #{poll.id} <选项号>")
         else:
             text = (f"抱歉：你在匿名投票 #{poll.id} 的选票在等待与其他选票一起计入时因机器人重启"
                     "丢失了，投票已经结束，没能计入。")
-        for user_id in voters:
-            await self.outbox.to_user(
-                user_id, [text_segment(text)], "ballot_lost", via_group_id=via,
-                branch_id=poll.branch_id,
-                fallback=[text_segment("投票提醒："), at_segment(user_id),
-                          text_segment(f" 你在投票 #{poll.id} 有一条新通知，请加我为好友后发送 "
-                                       f"/投票 #{poll.id} 查看。")])
+        await tell_lost(self.outbox, await self.branches.groups(poll.branch_id),
+                        branch_id=poll.branch_id, group_id=poll.group_id, people=voters,
+                        text=text, what=f"投票 #{poll.id}")
 
     async def recover_lost_ballots(self) -> int:
         """At start-up: anonymous ballots that were waiting for their batch when the bot

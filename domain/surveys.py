@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from config import BranchConfig
-from domain.anonymity import WaitingBallots
+from domain.anonymity import WaitingBallots, tell_lost
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
 from domain.models import WishState
-from domain.outbox import OutboxService, at_segment, text_segment
+from domain.outbox import OutboxService, text_segment
 from domain.sessions import SessionService
 from domain.text import require_text
 from domain.wishes import WishService
@@ -454,21 +454,15 @@ class SurveyService:
         survey = await self.repo.get(survey_id)
         if survey is None:
             return
-        groups = await self.branches.groups(survey.branch_id)
-        via = survey.group_id if survey.group_id in groups else (groups[0] if groups else None)
         if survey.state == "open":
             text = (f"抱歉：机器人重启时，你对匿名问卷 #{survey.id} 的回答还在等待与其他回答一起"
                     f"保存，没能保存。请重新填写：私聊我发送 /问卷 填写 #{survey.id}")
         else:
             text = (f"抱歉：你对匿名问卷 #{survey.id} 的回答在等待与其他回答一起保存时因机器人"
                     "重启丢失了，问卷已经结束，没能保存。")
-        for user_id in people:
-            await self.outbox.to_user(
-                user_id, [text_segment(text)], "ballot_lost", via_group_id=via,
-                branch_id=survey.branch_id,
-                fallback=[text_segment("问卷提醒："), at_segment(user_id),
-                          text_segment(f" 你有一条关于问卷 #{survey.id} 的新通知，请加我为好友后"
-                                       "私聊查看。")])
+        await tell_lost(self.outbox, await self.branches.groups(survey.branch_id),
+                        branch_id=survey.branch_id, group_id=survey.group_id, people=people,
+                        text=text, what=f"问卷 #{survey.id}")
 
     async def recover_lost_answers(self) -> int:
         """At start-up: anonymous answers that were waiting for their batch when the bot

@@ -375,24 +375,12 @@ def _argument(after: str, message: Message) -> Message:
 
 
 def key_of(event: MessageEvent) -> bytes:
-    """The event's identity for the duplicate filter (``domain.guard.event_key``)."""
+    """The event's identity for the duplicate filter (``domain.guard.event_key``): what was
+    typed is the message as the QQ side sent it (before the adapter strips an @ of the bot),
+    so it is the same whichever of the bot's accounts received it."""
     return event_key(group_id=getattr(event, "group_id", None), user_id=int(event.user_id),
-                     event_time=int(event.time), content=_content(event.original_message),
+                     event_time=int(event.time), content=plain_text(event.original_message),
                      self_id=int(event.self_id), message_id=int(event.message_id))
-
-
-def _content(message: Message) -> str:
-    """What a person typed, the same whichever account received it: text, @-mentions by
-    number, other segments by type only (their ids and URLs differ per account)."""
-    parts = []
-    for seg in message:
-        if seg.type == "text":
-            parts.append(seg.data.get("text", ""))
-        elif seg.type == "at":
-            parts.append(f"\x00at:{seg.data.get('qq')}\x00")
-        else:
-            parts.append(f"\x00{seg.type}\x00")
-    return "".join(parts)
 
 
 def _ids_in_range(event: MessageEvent) -> bool:

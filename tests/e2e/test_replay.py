@@ -21,16 +21,6 @@ def group_event(self_id: int, message_id: int, when: int, text: str,
     }
 
 
-async def calls_within(qq: OneBotClient, quiet: float = 1.5) -> list[dict]:
-    """Every call until the bot has been quiet for ``quiet`` seconds."""
-    calls = []
-    while True:
-        try:
-            calls.append(await qq.next_call(timeout=quiet))
-        except TimeoutError:
-            return calls
-
-
 def ledger_rows(db_path) -> list[tuple]:
     with sqlite3.connect(db_path) as db:
         return db.execute("SELECT user_id, delta, reason FROM ledger ORDER BY id").fetchall()
@@ -48,7 +38,7 @@ async def test_an_event_redelivered_after_kill_and_restart_is_not_acted_on_again
     async with OneBotClient(bot_process.port) as qq:
         await qq.post(adjust)  # the QQ side re-delivers it: same message id, same time
         await qq.post({**adjust, "message_id": 990002})  # and under a new id
-        replies = await calls_within(qq, quiet=2)
+        replies = await qq.until_quiet(2)
         # a later, new command still works
         call = await qq.reply_to(GROUP, OWNER, f"/积分 {MEMBER}", role="owner")
         assert "：7（" in message_text(call)
@@ -68,7 +58,7 @@ async def test_a_read_only_command_redelivered_after_restart_is_not_answered_twi
     bot_process.start()
     async with OneBotClient(bot_process.port) as qq:
         await qq.post(ask)
-        assert await calls_within(qq, quiet=2) == []
+        assert await qq.until_quiet(2) == []
 
 
 async def test_a_group_message_seen_by_two_accounts_runs_once(bot_process):
@@ -80,10 +70,10 @@ async def test_a_group_message_seen_by_two_accounts_runs_once(bot_process):
         # each account delivers the message under its own self_id and message id
         await asyncio.gather(first.post(group_event(SELF_ID, 990201, when, text)),
                              second.post(group_event(SECOND_ACCOUNT, 880201, when, text)))
-        answered = await calls_within(first) + await calls_within(second, quiet=0.5)
+        answered = await first.until_quiet() + await second.until_quiet(0.5)
         # the same person typing the same thing again a second later is a new message
         await first.post(group_event(SELF_ID, 990202, when + 1, text))
-        again = await calls_within(first) + await calls_within(second, quiet=0.5)
+        again = await first.until_quiet() + await second.until_quiet(0.5)
     assert ["记 +5 分" in message_text(c) for c in answered] == [True]
     assert ["记 +5 分" in message_text(c) for c in again] == [True]
     assert ledger_rows(bot_process.db_path) == [(MEMBER, 5, "两个号都收到")] * 2
