@@ -21,6 +21,18 @@ def group_event(self_id: int, message_id: int, when: int, text: str,
     }
 
 
+async def keys_written(db_path, count: int, timeout: float = 10) -> None:
+    """Wait until ``count`` events are recorded as acted on in the database."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        with sqlite3.connect(db_path) as db:
+            if db.execute("SELECT COUNT(*) FROM seen_events").fetchone()[0] >= count:
+                return
+        assert loop.time() < deadline, "the event's key was never written"
+        await asyncio.sleep(0.05)
+
+
 def ledger_rows(db_path) -> list[tuple]:
     with sqlite3.connect(db_path) as db:
         return db.execute("SELECT user_id, delta, reason FROM ledger ORDER BY id").fetchall()
@@ -52,7 +64,8 @@ async def test_a_read_only_command_redelivered_after_restart_is_not_answered_twi
         await qq.set_up_group(GROUP, OWNER)
         await qq.post(ask)
         assert "积分" in message_text(await qq.next_call())
-        await asyncio.sleep(0.3)  # the key of a command that wrote nothing follows its reply
+        await keys_written(bot_process.db_path, 2)  # /支部 创建 and /积分: the key of a
+        # command that wrote nothing is written just after its reply
     bot_process.proc.kill()
     bot_process.proc.wait()
     bot_process.start()
