@@ -130,6 +130,10 @@ class BotProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # a second bot on the same port would find the first one listening and be mistaken
+            # for it (then killing "the bot" would kill the wrong process)
+            raise RuntimeError("bot.py is still running: stop() or kill it before start()")
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, str(self.script)], cwd=self.script.parent, env=self.env,

@@ -73,6 +73,7 @@ async def test_waitlist_promotions_survive_kill_9_with_their_notices(tmp_path, b
         confirmed = [c["params"]["user_id"] for c in answered
                      if "报名成功" in message_text(c)]
         assert len(confirmed) == 50
+        bot.stop()  # each round starts it again, and kills it
         promoted_total = 0
         for round_no in range(5):  # 20 cancellations at once, killed at a random point
             bot.start()
