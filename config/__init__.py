@@ -143,6 +143,8 @@ class BranchConfig(BaseModel):
     poll_question_max_length: int = Field(100, ge=10, le=500)
     poll_option_max_length: int = Field(50, ge=5, le=200)
     poll_bar_width: int = Field(10, ge=4, le=30)  # characters of a result bar
+    # anonymous ballots and survey responses are committed at least this many at a time
+    anonymous_batch: int = Field(5, ge=1, le=100)
     survey_max_questions: int = Field(15, ge=1, le=50)
     survey_text_max_length: int = Field(100, ge=10, le=500)  # a title, a question
     survey_answer_max_length: int = Field(200, ge=10, le=2000)  # a short-text answer

@@ -44,6 +44,7 @@ KIND_POLICY: dict[str, Delivery] = {
     "problem_overdue_admin": Delivery.PERSONAL,
     "survey_invite": Delivery.PERSONAL,
     "waitlist_promoted": Delivery.PERSONAL,
+    "ballot_lost": Delivery.PERSONAL,  # an anonymous ballot or survey answer lost in a restart
     "absence_notice": Delivery.PERSONAL,
     "meetings_behind": Delivery.PERSONAL,
     "backlog_warning": Delivery.PERSONAL,

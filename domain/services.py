@@ -84,10 +84,14 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     # a field's vote is a poll: its close records the winner (polls.close_hooks)
     exemplars = ExemplarService(db, settings, clock, branches, points, polls, lectures, outbox)
     reports.lectures, reports.exemplars = lectures, exemplars
+    guard = CommandGuard(settings)
+    # events acted on shortly before a restart are still recognised when re-delivered
+    now = clock.timestamp()
+    guard.seen.load(await db.recent_events(now - settings.duplicate_window_seconds), now)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
                     activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings), polls=polls, surveys=surveys, posts=posts,
+                    guard=guard, polls=polls, surveys=surveys, posts=posts,
                     tasks=tasks, dashboard=DashboardService(db, settings, clock, branches),
                     lectures=lectures, exemplars=exemplars)

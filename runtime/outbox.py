@@ -135,9 +135,12 @@ class OutboxDispatcher:
 
     async def _send(self, bot: Bot, message: OutboxMessage) -> None:
         now = self.now()
-        self.pacer.record(message.target_key, now)
         async with self.svc.db.transaction():
-            await self.repo.mark_attempt(message.id, now)  # counted in the window if killed
+            # counted in the window if killed; the row as committed (None: rolled back)
+            message = await self.repo.mark_attempt(message.id, now)
+        if message is None:
+            return
+        self.pacer.record(message.target_key, now)
         try:
             if message.target_type == "group":
                 await bot.call_api("send_group_msg", group_id=message.target_id,
@@ -162,14 +165,16 @@ class OutboxDispatcher:
         if attempts > self.svc.settings.send_max_retries or message.fallback_segments:
             async with self.svc.db.transaction():
                 await self.repo.mark_failed(message.id, error)
-            # a private note that cannot arrive is told in the group instead, and a picture
-            # a group refuses is sent there as text, at once
-            group = message.via_group_id or (message.target_id
-                                             if message.target_type == "group" else None)
+                # a private note that cannot arrive is told in the group instead, and a picture
+                # a group refuses is sent there as text, at once (in the same transaction: a
+                # kill cannot lose both)
+                group = message.via_group_id or (message.target_id
+                                                 if message.target_type == "group" else None)
+                if message.fallback_segments and group:
+                    await self.svc.outbox.to_group(group, message.fallback_segments,
+                                                   f"{message.kind}_fallback",
+                                                   branch_id=message.branch_id)
             if message.fallback_segments and group:
-                await self.svc.outbox.to_group(group, message.fallback_segments,
-                                               f"{message.kind}_fallback",
-                                               branch_id=message.branch_id)
                 logger.warning(f"outbox #{message.id} to {where} failed ({error}); "
                                "told the group instead")
                 return

@@ -109,9 +109,18 @@ class OutboxRepository:
             "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
         )
 
-    async def mark_attempt(self, message_id: int, now: float) -> None:
-        """Stamp the start of a send attempt (before the API call), for the pacing window."""
-        await self.db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (now, message_id))
+    async def mark_attempt(self, message_id: int, now: float) -> OutboxMessage | None:
+        """Stamp the start of a send attempt (before the API call), for the pacing window.
+
+        Returns the row as committed, or None when it is no longer pending. The dispatcher
+        shares the connection, so it may have read a row of a transaction still open in
+        another task; by now (inside its own transaction) that one has committed or rolled
+        back, and a rolled-back row (or a number given again since) must not be sent.
+        """
+        row = await self.db.fetchone(
+            f"UPDATE outbox SET attempted_at = ? WHERE id = ? AND state = 'pending' "
+            f"RETURNING {_COLUMNS}", (now, message_id))
+        return None if row is None else _message(row)
 
     async def mark_sent(self, message_id: int, now: float) -> None:
         await self.db.execute(

@@ -1,10 +1,17 @@
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from domain.models import Category
-from storage.database import Database, available_migrations
+from storage.database import (
+    Database,
+    DuplicateEvent,
+    EventKey,
+    acting_on,
+    available_migrations,
+)
 
 
 async def test_migrations_apply_once_and_reopen_is_idempotent(tmp_path):
@@ -15,6 +22,7 @@ async def test_migrations_apply_once_and_reopen_is_idempotent(tmp_path):
     assert await db.user_version() == latest
     assert await db.fetchval("PRAGMA journal_mode") == "wal"
     assert await db.fetchval("PRAGMA foreign_keys") == 1
+    assert await db.fetchval("PRAGMA secure_delete") == 1  # deleted content is zeroed
     await db.close()
     again = Database(path)
     await again.open()  # must not try to create the tables a second time
@@ -238,3 +246,99 @@ async def test_the_ledger_takes_honours_and_keeps_its_rows_ids_and_guards(tmp_pa
         assert await db.fetchval("PRAGMA foreign_key_check") is None
     finally:
         await db.close()
+# events acted on (issue 20, finding 5) -------------------------------------------------------
+
+
+async def _seen(db) -> list[bytes]:
+    return [bytes(r[0]) for r in await db.fetchall("SELECT key FROM seen_events")]
+
+
+async def test_an_events_key_is_written_with_its_first_write_only(svc):
+    db = svc.db
+    event = EventKey(b"k" * 16, 100)
+    with acting_on(event):
+        async with db.transaction():
+            await db.execute("INSERT INTO branches (name, created_at) VALUES ('a', 0)")
+        assert event.state == "stored"
+        async with db.transaction():  # a second write of the same command: no second key
+            await db.execute("INSERT INTO branches (name, created_at) VALUES ('b', 0)")
+    assert await _seen(db) == [b"k" * 16]
+
+
+async def test_a_rolled_back_write_leaves_the_event_unrecorded(svc):
+    db = svc.db
+    event = EventKey(b"r" * 16, 100)
+    with acting_on(event), pytest.raises(ValueError):
+        async with db.transaction():
+            await db.execute("INSERT INTO branches (name, created_at) VALUES ('a', 0)")
+            raise ValueError("refused")
+    assert event.state == "pending" and await _seen(db) == []
+    assert await db.remember_event(event) is True  # the command wrote nothing: recorded after
+    assert await _seen(db) == [b"r" * 16]
+
+
+async def test_an_event_recorded_before_is_refused_and_its_write_undone(svc):
+    db = svc.db
+    await db.remember_event(EventKey(b"d" * 16, 100))
+    again = EventKey(b"d" * 16, 101)
+    with acting_on(again), pytest.raises(DuplicateEvent):
+        async with db.transaction():
+            await db.execute("INSERT INTO branches (name, created_at) VALUES ('twice', 0)")
+    assert await db.fetchval("SELECT COUNT(*) FROM branches WHERE name = 'twice'") == 0
+    with acting_on(EventKey(b"d" * 16, 102)), pytest.raises(DuplicateEvent):
+        await db.run_atomic(lambda conn: conn.execute(
+            "INSERT INTO branches (name, created_at) VALUES ('twice', 0)"))
+    assert await db.fetchval("SELECT COUNT(*) FROM branches WHERE name = 'twice'") == 0
+    assert await db.remember_event(EventKey(b"d" * 16, 103)) is False
+
+
+async def test_run_atomic_carries_the_key_in_its_own_savepoint(svc):
+    db = svc.db
+    ok, failing = EventKey(b"1" * 16, 1), EventKey(b"2" * 16, 1)
+
+    async def call(event, fail):
+        def work(conn):
+            conn.execute("INSERT INTO branches (name, created_at) VALUES (?, 0)", (str(fail),))
+            if fail:
+                raise ValueError
+        with acting_on(event):
+            await db.run_atomic(work)
+
+    results = await asyncio.gather(call(ok, False), call(failing, True), return_exceptions=True)
+    assert results[0] is None and isinstance(results[1], ValueError)
+    assert (ok.state, failing.state) == ("stored", "pending")
+    assert await _seen(db) == [b"1" * 16]
+
+
+async def test_old_keys_are_pruned_and_recent_ones_read_back(svc):
+    db = svc.db
+    for i, at in enumerate((10, 200, 300)):
+        await db.remember_event(EventKey(bytes([i]) * 16, at))
+    assert await db.prune_events(150) == 1
+    assert sorted(at for _, at in await db.recent_events(250)) == [300]
+
+
+async def test_work_after_commit_runs_after_commit_and_never_after_rollback(svc):
+    db = svc.db
+    ran = []
+    async with db.transaction():
+        db.after_commit(lambda: ran.append("a"))
+        async with db.transaction():  # nested: the outer commit runs it
+            db.after_commit(lambda: ran.append("b"))
+        assert ran == []
+    assert ran == ["a", "b"]
+    with pytest.raises(ValueError):
+        async with db.transaction():
+            db.after_commit(lambda: ran.append("rolled back"))
+            raise ValueError
+    assert ran == ["a", "b"]
+
+
+async def test_checkpoint_truncate_empties_the_log(svc):
+    db = svc.db
+    async with db.transaction():
+        await db.execute("INSERT INTO branches (name, created_at) VALUES ('x', 0)")
+    wal = Path(f"{db.path}-wal")
+    assert wal.stat().st_size > 0
+    assert await db.checkpoint_truncate()
+    assert wal.stat().st_size == 0
