@@ -285,12 +285,13 @@ class Database:
         await self.conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        """The first row, in one trip to the database thread (aiosqlite's cursor API takes
+        three: execute, fetch, close)."""
+        return await self.conn._execute(_fetch, self.conn._conn, sql, params, True)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """Every row, in one trip to the database thread."""
+        return await self.conn._execute(_fetch, self.conn._conn, sql, params, False)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = (), default: Any = None) -> Any:
         row = await self.fetchone(sql, params)
@@ -313,6 +314,15 @@ class Database:
             )
             current = number
         return current
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: Sequence[Any], one: bool) -> Any:
+    """In the database thread: run a query and read its first row or all its rows."""
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone() if one else cur.fetchall()
+    finally:
+        cur.close()
 
 
 def _with_event_key(fn: Callable[[sqlite3.Connection], T], event: EventKey
