@@ -1,11 +1,13 @@
 """Checks every command passes before any work: duplicate events, floods, cached QQ roles.
 
 Plain Python with the time passed in, so tests drive it with a frozen clock. All state is in
-memory and bounded: entries expire and the maps are capped.
+memory and bounded: entries expire and the maps are capped at ``MAX_REMEMBERED`` people or
+events, each entry a few hundred bytes whatever people type (texts are kept as digests).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import Enum
@@ -43,8 +45,14 @@ class SeenEvents:
     def first_time(self, self_id: int, message_id: int, user_id: int, chat: int | None,
                    content: str, event_time: int, now: float) -> bool:
         new_id = self._ids.add_if_new((self_id, message_id), now)
-        new_print = self._prints.add_if_new((self_id, user_id, chat, content, event_time), now)
+        new_print = self._prints.add_if_new((self_id, user_id, chat, digest(content),
+                                             event_time), now)
         return new_id and new_print
+
+
+def digest(content: str) -> bytes:
+    """16 bytes standing for a text of any length (a remembered event costs the same)."""
+    return hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class Verdict(Enum):
@@ -108,6 +116,8 @@ class DailyQuota:
         used = self._counts.get((user_id, day), 0)
         if used >= self.limit:
             return False
+        if not used and len(self._counts) >= MAX_REMEMBERED:
+            return True  # more creators in a day than remembered: not counted, never refused
         self._counts[(user_id, day)] = used + 1
         return True
 
