@@ -11,6 +11,7 @@ from __future__ import annotations
 from nonebot import logger, require
 from nonebot.plugin import PluginMetadata
 
+from domain.errors import DomainError
 from domain.models import Problem
 from domain.outbox import text_segment
 from domain.problems import Viewer, can_see_content, split_branch_word, split_category
@@ -214,12 +215,23 @@ async def take_on(call: Call):
     return reply
 
 
+async def private_notes_only(call: Call, problem: Problem, viewer: Viewer) -> None:
+    """A note on a problem the group may not see (raised privately or anonymously) is typed
+    privately: in a group the command is refused and its message recalled where the bot may,
+    so neither the group nor the log keeps it."""
+    if viewer.is_group and not can_see_content(problem, viewer):
+        recalled = "你的消息已撤回，" if await call.recall() else ""
+        raise DomainError(f"民情 #{problem.id} 的内容不在群里公开，{recalled}请私聊我发送 "
+                          f"/民情 {call.sub.name} #{problem.id} <说明>。")
+
+
 async def report_progress(call: Call):
     ctx = call.ctx
     problems = ctx.svc.problems
     target = problem_number(call, 2)
     note = required_text(call)
-    problem, _ = await locate(call, target)
+    problem, viewer = await locate(call, target)
+    await private_notes_only(call, problem, viewer)
     problem = await problems.progress(problem.branch_id, problem.id, ctx.actor, note)
     await problems.notify_parties(problem, "进展", ctx.user_id, note)
     return f"已记录民情 #{problem.id} 的进展，反映人会收到私聊通知。"
@@ -231,6 +243,7 @@ async def solve(call: Call):
     target = problem_number(call, 2)
     note = required_text(call)
     problem, viewer = await locate(call, target)
+    await private_notes_only(call, problem, viewer)
     problem = await problems.solve(problem.branch_id, problem.id, ctx.actor, note)
     days = ctx.svc.settings.problem_confirm_days
     if viewer.is_group and can_see_content(problem, viewer):
@@ -240,8 +253,6 @@ async def solve(call: Call):
                        f"{problem.solution}\n满意请发送 /民情 确认 #{problem.id} <1-5> [评语]；"
                        f"如未解决，{days} 天内可发送 /民情 重开 #{problem.id} <原因>。")
     await problems.notify_parties(problem, "解决", ctx.user_id)
-    if viewer.is_group:
-        return f"民情 #{problem.id} 已解决。"
     return f"民情 #{problem.id} 已标记解决，已私聊通知反映人确认。"
 
 
