@@ -130,7 +130,7 @@ class BranchConfig(BaseModel):
     onebot_http_post: bool = False  # also take events by HTTP POST (needs ONEBOT_SECRET)
     event_max_segments: int = Field(300, ge=10, le=100_000)  # segments of one incoming message
     event_max_chars: int = Field(50_000, ge=1000, le=10_000_000)  # its characters, all segments
-    event_workers: int = Field(64, ge=1, le=10_000)  # events handled at once per connection
+    event_workers: int = Field(256, ge=1, le=10_000)  # events handled at once per connection
     event_queue_max: int = Field(20_000, ge=100, le=1_000_000)  # events waiting their turn
 
     # guards on every command (duplicates, floods, roles, input)

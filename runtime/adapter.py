@@ -10,8 +10,9 @@ NoneBot's adapter speaks the protocol; this subclass decides what may reach it:
   to start on a ``HOST`` other machines can reach without an access token.
 - **Frames.** A frame that is not JSON (or a binary frame) is logged in one line and skipped;
   the connection stays. API answers are routed at once; events wait in a queue (at most
-  ``event_queue_max``) and at most ``event_workers`` are handled at a time, so a burst of
-  thousands costs a queue of short strings instead of thousands of live handlers (memory).
+  ``event_queue_max``) and at most ``event_workers`` are handled at a time (per connection, and
+  per account posting over HTTP), so a burst of thousands costs a queue of short strings
+  instead of thousands of live handlers (memory: bench/memory_growth.py).
 - **Size.** An event whose message has more than ``event_max_segments`` segments or
   ``event_max_chars`` characters is dropped before it is parsed, with one log line.
 - **Privacy.** Events are logged without private text (``runtime/privacy.py``); one that fails
@@ -135,6 +136,7 @@ class Adapter(OneBotAdapter):
         self.settings = settings
         type(self).limits = EventLimits(settings.event_max_segments, settings.event_max_chars)
         self._refused_logged_at = float("-inf")
+        self._http_inboxes: dict[str, EventInbox] = {}
         super().__init__(driver, **kwargs)
 
     # -- events from JSON ------------------------------------------------------------------
@@ -174,18 +176,21 @@ class Adapter(OneBotAdapter):
         refused = self._check_signature(request)
         if refused is not None:
             return refused
+        body = request.content or b""
         try:
-            json_data = json.loads(request.content or b"")
+            json.loads(body)
         except ValueError:
             log("WARNING", "Ignored an HTTP POST whose body is not JSON")
             return Response(400, content="Invalid request body")
-        if event := self.json_to_event(json_data):
-            bot = self.bots.get(self_id)
-            if bot is None:
-                bot = Bot(self, self_id)
-                self.bot_connect(bot)
-                log("INFO", f"<y>Bot {escape_tag(self_id)}</y> connected")
-            self._spawn(bot.handle_event(event))  # type: ignore[attr-defined]
+        bot = self.bots.get(self_id)
+        if bot is None:
+            bot = Bot(self, self_id)
+            self.bot_connect(bot)
+            log("INFO", f"<y>Bot {escape_tag(self_id)}</y> connected")
+        inbox = self._http_inboxes.get(self_id)
+        if inbox is None:  # posted events wait their turn like the WebSocket's
+            inbox = self._http_inboxes[self_id] = self._open_inbox(bot)  # type: ignore[arg-type]
+        self._take_frame(bot, body, inbox)  # type: ignore[arg-type]
         return Response(204)
 
     # -- reverse WebSocket ------------------------------------------------------------------
@@ -209,9 +214,7 @@ class Adapter(OneBotAdapter):
         self.bot_connect(bot)
         self.connections[self_id] = websocket
         log("INFO", f"<y>Bot {escape_tag(self_id)}</y> connected")
-        inbox = EventInbox(self.settings.event_queue_max)
-        for _ in range(self.settings.event_workers):
-            self._spawn(self._work(bot, inbox))
+        inbox = self._open_inbox(bot)
         try:
             while True:
                 self._take_frame(bot, await websocket.receive(), inbox)
@@ -254,15 +257,25 @@ class Adapter(OneBotAdapter):
                                "so far, the queue is full (event_queue_max is "
                                f"{self.settings.event_queue_max})")
 
+    def _open_inbox(self, bot: Bot) -> EventInbox:
+        """A queue for ``bot``'s events, with ``event_workers`` workers taking from it."""
+        inbox = EventInbox(self.settings.event_queue_max)
+        for _ in range(self.settings.event_workers):
+            self._spawn(self._work(bot, inbox))
+        return inbox
+
     async def _work(self, bot: Bot, inbox: EventInbox) -> None:
         """One of the connection's workers: handle queued events one at a time."""
         while (data := await inbox.get()) is not _STOP:
-            try:
-                event = self.json_to_event(json.loads(data))
-                if event is not None:
-                    await bot.handle_event(event)
-            except Exception as e:
-                log("ERROR", "Error while handling an event", e)
+            await self._handle_frame(bot, data)  # type: ignore[arg-type]
+
+    async def _handle_frame(self, bot: Bot, data: str | bytes) -> None:
+        try:
+            event = self.json_to_event(json.loads(data))
+            if event is not None:
+                await bot.handle_event(event)
+        except Exception as e:
+            log("ERROR", "Error while handling an event", e)
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)

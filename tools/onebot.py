@@ -261,6 +261,15 @@ class OneBotClient:
     async def next_call(self, timeout: float = 10) -> dict:
         return await asyncio.wait_for(self.calls.get(), timeout)
 
+    async def calls_until_quiet(self, quiet: float = 1.5) -> list[dict]:
+        """Every call the bot makes until it has been quiet for ``quiet`` seconds."""
+        calls = []
+        while True:
+            try:
+                calls.append(await self.next_call(timeout=quiet))
+            except TimeoutError:
+                return calls
+
     async def set_up_group(self, group_id: int, owner_id: int, name: str = "测试支部") -> dict:
         """The group owner makes the group a branch (``/支部 创建``), as a secretary does first."""
         call = await self.reply_to(group_id, owner_id, f"/支部 创建 {name}", role="owner")

@@ -18,7 +18,8 @@ GROUP, OTHER_GROUP = 87401, 87402
 OWNER, OTHER_OWNER = 66001, 66002
 DIMENSION = ("名册表格声明的范围太大（A1:XFD1048576，上限 200 列），没有导入；"
              "请把名册复制到一个新表格后再试。")
-UNPACKED = "名册文件解压后太大（300 MB，上限 32 MB），没有导入；请只保留名册本身，另存为新文件后再试。"
+UNPACKED = ("名册文件解压后太大（300 MB，上限 32 MB），没有导入；"
+            "请只保留名册本身，另存为新文件后再试。")
 
 
 @pytest.fixture(scope="module")
