@@ -9,7 +9,8 @@ and compressed to ``.gz``, and a new one is started; rotated files older than
 Both sinks leave out NoneBot's two routine lines around every command ("Event will be handled
 by Matcher(… plugins.router …)" and "… running complete"): every command goes through the one
 router matcher, so they say nothing the event's own line does not, and they were two thirds
-of the log's growth per command.
+of the log's growth per command. Nor do they take NoneBot's TRACE line that prints each event
+in full ("… run with incoming args: …"), private messages included.
 """
 
 from __future__ import annotations
@@ -29,15 +30,17 @@ FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss} [{level}] {name} | {message}"
 
 ROUTER_MATCHER = "module=plugins.router,"
 ROUTINE = ("Event will be handled by Matcher(", "running complete")
+FULL_EVENT = " run with incoming args: "  # Matcher.simple_run at TRACE: the event's repr
 
 _sink: int | None = None
 
 
 def quiet_filter(record) -> bool:
-    """NoneBot's filter (``LOG_LEVEL``), less the router matcher's routine lines."""
+    """NoneBot's filter (``LOG_LEVEL``), less the router matcher's routine lines and NoneBot's
+    TRACE line that prints every event in full (a private message's text too)."""
     message = record["message"]
     routine = message.startswith(ROUTINE[0]) or message.endswith(ROUTINE[1])
-    if routine and ROUTER_MATCHER in message:
+    if (routine and ROUTER_MATCHER in message) or FULL_EVENT in message:
         return False
     return default_filter(record)
 

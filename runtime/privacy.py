@@ -9,7 +9,8 @@ reach the log, so:
   only: its text may be about a problem raised privately or anonymously;
 - an event NoneBot has no model for is logged without its message: NapCat's ``message_sent``
   echo of what the bot itself sent (reportSelfMessage: private notices included), and a
-  message event that failed to parse (a string message id) and fell back to the base model.
+  message event that failed to parse (a string message id) and fell back to the base model;
+- an event's ``repr`` (NoneBot's TRACE lines print events whole) shows its message's length.
 
 Errors elsewhere name the record (``outbox #12``, ``民情 #3``), never its text.
 """
@@ -31,6 +32,9 @@ _originals = {
     GroupMessageEvent: GroupMessageEvent.get_event_description,
     Event: Event.get_event_description,
 }
+
+
+_original_repr_args = Event.__repr_args__
 
 
 def _private_description(self: PrivateMessageEvent) -> str:
@@ -67,15 +71,26 @@ def _redacted_description(self: Event) -> str:
     return escape_tag(str(fields))
 
 
+def _redacted_repr_args(self: Event):
+    """An event's fields for its ``repr`` (NoneBot's TRACE lines print events), the message's
+    length instead of its text."""
+    for name, value in _original_repr_args(self):
+        if name in MESSAGE_FIELDS:
+            value = f"<{len(str(value))} 字符，内容不记录>"
+        yield name, value
+
+
 def hide_private_text() -> None:
-    """Log private messages, 民情 commands and unknown events without their text
-    (idempotent)."""
+    """Log private messages, 民情 commands and unknown events without their text, and print no
+    event's text in its ``repr`` (idempotent)."""
     PrivateMessageEvent.get_event_description = _private_description  # type: ignore[method-assign]
     GroupMessageEvent.get_event_description = _group_description  # type: ignore[method-assign]
     Event.get_event_description = _redacted_description  # type: ignore[method-assign]
+    Event.__repr_args__ = _redacted_repr_args  # type: ignore[method-assign]
 
 
 def show_private_text() -> None:
     """Undo ``hide_private_text`` (for tests)."""
     for cls, original in _originals.items():
         cls.get_event_description = original  # type: ignore[method-assign]
+    Event.__repr_args__ = _original_repr_args  # type: ignore[method-assign]

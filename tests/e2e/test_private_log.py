@@ -24,7 +24,7 @@ async def until(qq: OneBotClient, predicate, timeout: float = 15) -> dict:
             return call
 
 
-@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+@pytest.mark.parametrize("level", ["INFO", "TRACE"])
 async def test_private_text_never_reaches_the_log(tmp_path, level):
     bot = BotProcess(tmp_path / "db" / "private.db", tmp_path / "stdout.log", LOG_LEVEL=level,
                      SEND_MAX_RETRIES="0", SEND_INTERVAL_SECONDS="0")
