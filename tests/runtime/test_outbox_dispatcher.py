@@ -105,7 +105,8 @@ async def test_messages_wait_for_a_bot_and_go_when_one_connects(svc, clock):
 
 
 async def test_private_message_to_a_non_friend_goes_through_the_group(svc, clock):
-    await svc.outbox.to_user(33333, [text_segment("签到码 1234")], "checkin_code", via_group_id=44444)
+    await svc.outbox.to_user(33333, [text_segment("签到码 1234")], "checkin_code",
+                             via_group_id=44444)
     bot = FakeBot(clock)
     await dispatcher_for(svc, clock, bot).drain()
     [(_, api, data)] = bot.calls
