@@ -261,8 +261,8 @@ class OneBotClient:
     async def next_call(self, timeout: float = 10) -> dict:
         return await asyncio.wait_for(self.calls.get(), timeout)
 
-    async def calls_until_quiet(self, quiet: float = 1.5) -> list[dict]:
-        """Every call the bot makes until it has been quiet for ``quiet`` seconds."""
+    async def until_quiet(self, quiet: float = 1.5) -> list[dict]:
+        """Every call until the bot has been quiet for ``quiet`` seconds."""
         calls = []
         while True:
             try:

@@ -66,7 +66,7 @@ async def test_a_forged_http_post_is_refused_and_changes_nothing(bot_process):
             body = forged_event(f"/积分 调整 {MEMBER} +50 x", 770001 + n)
             assert post(bot_process.port, path, body) == 403, path
             assert post(bot_process.port, path, body, signed(body, "guessed")) == 403, path
-        assert await qq.calls_until_quiet(2.0) == []  # nothing reached the group
+        assert await qq.until_quiet(2.0) == []  # nothing reached the group
     assert ledger(bot_process.db_path) == []
     assert "Refused an HTTP POST" in bot_process.log()
 
@@ -82,7 +82,7 @@ async def test_with_the_transport_on_only_a_correctly_signed_post_is_taken(tmp_p
             body = forged_event(f"/积分 调整 {MEMBER} +50 x", 771001)
             assert post(bot.port, "/onebot/v11/", body) == 401  # no signature
             assert post(bot.port, "/onebot/v11/", body, signed(body, "guessed")) == 403
-            assert await qq.calls_until_quiet() == []
+            assert await qq.until_quiet() == []
             assert ledger(bot.db_path) == []
             # the QQ side's own post, signed with the shared secret: taken, answered over WS
             assert post(bot.port, "/onebot/v11/http", body, signed(body)) == 204
