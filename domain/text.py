@@ -38,22 +38,6 @@ def clean_text(text: str) -> str:
     return kept
 
 
-def clean_words(text: str) -> str:
-    """``clean_text`` word by word, keeping the spacing: a word with nothing visible left
-    becomes ``EMPTY_WORD``, so it still counts as an argument (``/登记 <零宽字符> 3楼`` gives
-    an empty name and the floor 3楼, never the name "3楼")."""
-    if text.isascii() and text.isprintable():
-        return text
-    parts = _WORDS.split(text)  # spacing at the even places, the words at the odd ones
-    for i, part in enumerate(parts):
-        if i % 2:
-            parts[i] = clean_text(part) or EMPTY_WORD
-        else:  # control characters that count as spacing (\x1c…) become plain spaces
-            parts[i] = "".join(c if c in _KEEP_CONTROLS or unicodedata.category(c) != "Cc"
-                               else " " for c in part)
-    return "".join(parts)
-
-
 def require_text(text: str | None, limit: int, what: str, *, min_length: int = 1) -> str:
     """Strip ``text`` and refuse it when empty, shorter than ``min_length`` or over ``limit``."""
     cleaned = (text or "").strip()
@@ -69,6 +53,22 @@ def require_text(text: str | None, limit: int, what: str, *, min_length: int = 1
 def optional_text(text: str | None, limit: int, what: str) -> str | None:
     cleaned = (text or "").strip()
     return require_text(cleaned, limit, what) if cleaned else None
+
+
+def clean_words(text: str) -> str:
+    """``clean_text`` word by word, keeping the spacing: a word with nothing visible left
+    becomes ``EMPTY_WORD``, so it still counts as an argument (``/登记 <零宽字符> 3楼`` gives
+    an empty name and the floor 3楼, never the name "3楼")."""
+    if text.isascii() and text.isprintable():
+        return text
+    parts = _WORDS.split(text)  # spacing at the even places, the words at the odd ones
+    for i, part in enumerate(parts):
+        if i % 2:
+            parts[i] = clean_text(part) or EMPTY_WORD
+        else:  # control characters that count as spacing (\x1c…) become plain spaces
+            parts[i] = "".join(c if c in _KEEP_CONTROLS or unicodedata.category(c) != "Cc"
+                               else " " for c in part)
+    return "".join(parts)
 
 
 def term_name_for(year: int, month: int) -> str:
