@@ -178,8 +178,8 @@ class OutboxDispatcher:
                 logger.warning(f"outbox #{message.id} to {where} failed ({error}); "
                                "told the group instead")
                 return
-            logger.error(f"outbox #{message.id} to {where} failed for good after {attempts} "
-                         f"attempts ({error}); text: {message.text!r}")
+            logger.error(f"outbox #{message.id} ({message.kind}) to {where} failed for good "
+                         f"after {attempts} attempts ({error})")
             return
         retry_in = self.svc.outbox.backoff(attempts)
         async with self.svc.db.transaction():
