@@ -13,7 +13,6 @@ account that named it in it (``auto_groups``). Tests change the facts with the m
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import http.server
 import random
@@ -267,7 +266,6 @@ class QQWorld:
         self._disk: tempfile.TemporaryDirectory | None = None
         self._server: http.server.ThreadingHTTPServer | None = None
         self._served: dict[str, GroupFile] = {}
-        self._tasks: set[asyncio.Task] = set()
 
     # -- accounts -----------------------------------------------------------------------------
 
@@ -584,18 +582,6 @@ class QQWorld:
         return found
 
     # -- events (post through the connected accounts) -----------------------------------------
-
-    def later(self, delay: float, coro) -> None:
-        """Run ``coro`` after ``delay`` seconds, in the background (kept until done)."""
-
-        async def run() -> None:
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await coro
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def group_message(self, group_id: int, user_id: int, message: str | Segments,
                             role: str = "member", *, nickname: str | None = None,
