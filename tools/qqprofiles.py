@@ -376,6 +376,20 @@ class RealProfile(Plain):
     def unknown_action(self, ctx: Ctx) -> dict:
         raise NotImplementedError
 
+    def qqnt_route(self, ctx: Ctx, keep_group_id: bool) -> Target | dict | None:
+        """The chat mode NapCat's ``createContext`` and LLOneBot's ``createPeer`` share:
+        send_private_msg is private, send_group_msg group, send_msg by message_type, else
+        by the ids (group_id first). None when the ids do not fit the mode."""
+        p = ctx.params
+        group_id, user_id = _int(p.get("group_id")), _int(p.get("user_id"))
+        mode = {"send_private_msg": "private", "send_group_msg": "group"}.get(
+            ctx.action, p.get("message_type") or "normal")
+        if mode in ("group", "normal") and group_id is not None:
+            return Target("group", group_id)
+        if mode in ("private", "normal") and user_id is not None:
+            return self.private_target(ctx, user_id, group_id if keep_group_id else None)
+        return None
+
     def kernel_check(self, ctx: Ctx, target: Target) -> None:
         """QQ's refusals, passed through by every implementation (none checks beforehand,
         except LLOneBot's mute, ``precheck``)."""
@@ -472,35 +486,38 @@ class RealProfile(Plain):
     # -- files --------------------------------------------------------------------------------
 
     def upload_group_file(self, ctx: Ctx) -> dict:
+        return self.upload(ctx, "group_id", self.file_to_group)
+
+    def upload_private_file(self, ctx: Ctx) -> dict:
+        return self.upload(ctx, "user_id", self.file_to_person)
+
+    def upload(self, ctx: Ctx, key: str, land) -> dict:
+        """Check the target id and the file as the implementation does, then ``land`` it."""
         p = ctx.params
-        group_id = _int(p.get("group_id"))
-        if group_id is None or not p.get("file"):
-            return self.bad_params(ctx, "Key: group_id, Message: Required property")
+        target_id = _int(p.get(key))
+        if target_id is None or not p.get("file"):
+            return self.bad_params(ctx, f"Key: {key}, Message: Required property")
         checked = self.upload_checks(ctx, p)
         if isinstance(checked, dict):
             return checked
         name, data = checked
+        return land(ctx, target_id, name, data)
+
+    def file_to_group(self, ctx: Ctx, group_id: int, name: str, data: bytes) -> dict:
         try:
             ctx.world.check_group_send(ctx.self_id, group_id)
         except Refused as refusal:
             return self.refusal(ctx, Target("group", group_id), refusal.kind)
         if ctx.account.upload_fails:
             return self.upload_failed(ctx)
+        p = ctx.params
         folder = str(p.get("folder") or p.get("folder_id") or "/").strip("/") or "/"
         file = ctx.world.store_file(group_id, name, data, ctx.self_id, folder=folder)
         ctx.world.post_in_group(ctx.self_id, group_id, ctx.self_id,
                                 [{"type": "file", "data": {"name": name}}], int(time.time()))
         return self.upload_ok(ctx, file)
 
-    def upload_private_file(self, ctx: Ctx) -> dict:
-        p = ctx.params
-        user_id = _int(p.get("user_id"))
-        if user_id is None or not p.get("file"):
-            return self.bad_params(ctx, "Key: user_id, Message: Required property")
-        checked = self.upload_checks(ctx, p)
-        if isinstance(checked, dict):
-            return checked
-        name, data = checked
+    def file_to_person(self, ctx: Ctx, user_id: int, name: str, data: bytes) -> dict:
         target = self.private_upload_target(ctx, user_id)
         if isinstance(target, dict):
             return target
@@ -508,10 +525,11 @@ class RealProfile(Plain):
             return self.refusal(ctx, target, target.refused)
         if ctx.account.upload_fails:
             return self.upload_failed(ctx)
+        now = int(time.time())
         ctx.world.deliver_private(ctx.self_id, user_id, [{"type": "file", "data": {"name": name}}],
-                                  int(time.time()), temp=target.temp, via_group=target.via_group)
+                                  now, temp=target.temp, via_group=target.via_group)
         return self.upload_ok(ctx, GroupFile("/" + ctx.world.token(128), name, data,
-                                             ctx.self_id, int(time.time())))
+                                             ctx.self_id, now))
 
     def upload_checks(self, ctx: Ctx, p: dict) -> tuple[str, bytes] | dict:
         raise NotImplementedError
@@ -748,15 +766,12 @@ class NapCat(RealProfile):
     # -- sending: action/msg/SendMsg.ts createContext ---------------------------------------
 
     def route(self, ctx: Ctx) -> Target | dict:
-        p = ctx.params
-        group_id, user_id = _int(p.get("group_id")), _int(p.get("user_id"))
-        mode = {"send_private_msg": "private", "send_group_msg": "group"}.get(
-            ctx.action, p.get("message_type") or "normal")
-        if mode in ("group", "normal") and group_id is not None:
-            return Target("group", group_id)
-        if mode in ("private", "normal") and user_id is not None:
-            return self.private_target(ctx, user_id, group_id)
-        if mode == "private" and group_id is not None:
+        target = self.qqnt_route(ctx, keep_group_id=True)
+        if target is not None:
+            return target
+        private = (ctx.action == "send_private_msg"
+                   or ctx.params.get("message_type") == "private")
+        if private and ctx.params.get("group_id") is not None:
             return self.fail(ctx, "当前私聊发送,请指定 user_id 而不是 group_id")
         return self.fail(ctx, "请指定正确的 group_id 或 user_id")
 
@@ -1035,15 +1050,8 @@ class LLOneBot(RealProfile):
     # -- sending: src/onebot11/helper/createMessage.ts createPeer L308-337 --------------------
 
     def route(self, ctx: Ctx) -> Target | dict:
-        p = ctx.params
-        group_id, user_id = _int(p.get("group_id")), _int(p.get("user_id"))
-        mode = {"send_private_msg": "private", "send_group_msg": "group"}.get(
-            ctx.action, p.get("message_type") or "normal")
-        if mode in ("group", "normal") and group_id is not None:
-            return Target("group", group_id)
-        if mode in ("private", "normal") and user_id is not None:
-            return self.private_target(ctx, user_id, None)  # group_id is ignored
-        return self.fail(ctx, "请指定 group_id 或 user_id")  # unconfirmed text
+        target = self.qqnt_route(ctx, keep_group_id=False)  # group_id ignored for private
+        return target or self.fail(ctx, "请指定 group_id 或 user_id")  # unconfirmed text
 
     def private_target(self, ctx: Ctx, user_id: int, group_id: int | None) -> Target | dict:
         world = ctx.world

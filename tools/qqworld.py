@@ -311,8 +311,10 @@ class QQWorld:
                    nickname: str | None = None, card: str | None = None) -> Member:
         """A person in the group (their role, nickname and card updated when given)."""
         group = self.group(group_id)
-        if user_id in self.accounts and user_id not in group.members:
-            group.accounts.setdefault(user_id, role or "member")
+        if user_id in self.accounts:  # a bot account: it is in the group, not a member
+            group.accounts[user_id] = role or group.accounts.get(user_id, "member")
+            group.removed.discard(user_id)
+            return Member(user_id, group.accounts[user_id], self.accounts[user_id].nickname)
         member = group.members.get(user_id)
         if member is None:
             member = group.members[user_id] = Member(
