@@ -51,6 +51,7 @@ class ProfileChoice:
 
 
 default_profile = ProfileChoice()
+fake_errors: list[str] = []  # every client's crashes while answering (the e2e tests check it)
 
 
 class BotTime:
@@ -278,6 +279,7 @@ class OneBotClient:
         except Exception as exc:  # a bug in the fake: answer, and keep it for the test
             log.exception("the fake OneBot side failed to answer %s", call)
             self.errors.append(f"{ctx.action}: {type(exc).__name__}: {exc}")
+            fake_errors.append(self.errors[-1])
             reply, ctx.after = self.profile.fail(ctx, f"fake error: {exc}"), []
         return reply, max(ctx.delay, self.account.answer_delay), ctx.after
 

@@ -515,7 +515,12 @@ class QQWorld:
 
     def qq_path_exists(self, path: str) -> bool:
         """Whether a local path the bot names is a file on the QQ side's disk."""
-        return self.shares_filesystem and bool(path) and Path(path).is_file()
+        if not self.shares_filesystem or not path:
+            return False
+        try:
+            return Path(path).is_file()
+        except (OSError, ValueError):  # too long for a file name, or a NUL in it
+            return False
 
     def file_url(self, file: GroupFile) -> str:
         """A download URL for the file, served by a small HTTP server (QQ's file servers)."""

@@ -63,10 +63,13 @@ def qq_profile(request) -> str:
     """The OneBot profile of this test ("plain" for tests that run once)."""
     name = getattr(request, "param", "plain")
     onebot.default_profile.name = name
+    onebot.fake_errors.clear()
     try:
         yield name
     finally:
         onebot.default_profile.name = "plain"
+    # a crash of the fake itself is answered as a failure; it must not pass unseen
+    assert not onebot.fake_errors, f"the fake OneBot side crashed: {onebot.fake_errors}"
 
 
 @pytest.fixture(autouse=True)

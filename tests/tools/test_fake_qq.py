@@ -639,6 +639,10 @@ async def test_upload_group_file_forms(report):
     lagrange = account("lagrange")  # a local path only; success has data null
     assert call(lagrange, "upload_group_file", group_id=GROUP, file=encoded, name="r.xlsx") == {
         "status": "failed", "retcode": 200, "data": None, "echo": "7"}
+    big = "base64://" + base64.b64encode(bytes(4000)).decode()  # too long for a file name
+    assert call(lagrange, "upload_group_file", group_id=GROUP, file=big,
+                name="r.xlsx")["retcode"] == 200
+    assert not lagrange.errors
     assert call(lagrange, "upload_group_file", group_id=GROUP, file=report.as_uri(),
                 name="r.xlsx")["retcode"] == 200  # file:// is read as a relative path
     assert call(lagrange, "upload_group_file", group_id=GROUP, file=str(report),
