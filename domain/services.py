@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import BranchConfig
+from domain.accounts import Accounts
 from domain.activities import ActivityService
 from domain.branches import BranchService
 from domain.clock import Clock, clock_for
@@ -40,6 +41,7 @@ class Services:
     problems: ProblemService
     polls: PollService
     surveys: SurveyService
+    accounts: Accounts
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -68,4 +70,6 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
                     activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings), polls=polls, surveys=surveys)
+                    guard=CommandGuard(settings), polls=polls, surveys=surveys,
+                    accounts=Accounts(settings.risk_failures, settings.risk_pause_seconds,
+                                      settings.risk_pause_max_seconds))

@@ -21,12 +21,14 @@ from typing import Any
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegment
 
+from domain.delivery import friend_hint
 from domain.errors import DomainError
 from domain.guard import Verdict
 from domain.text import clean_text
 from runtime import lifecycle
 from runtime.args import Token, plain_text, rest_text, tokenize
 from runtime.context import FAILURE_NOTICE, GROUP_ONLY, NOT_SET_UP, Ctx, command_context
+from runtime.replies import reply_gate
 from runtime.reply import text
 
 COMMAND_STARTS = ("/", "／")
@@ -63,6 +65,7 @@ class Sub:
     default: bool = False
     setup: bool = False  # also in a group that is not set up as a branch yet
     creates: bool = False  # creates a record: counts against the daily per-person limit
+    secret: bool = False  # its reply is secret: never given to someone not the bot's friend
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -124,7 +127,7 @@ class Call:
     async def send(self, reply: Reply) -> None:
         """An extra reply before the handler's final one."""
         for message in as_messages(reply):
-            await self.bot.send(self.event, message)
+            await reply_gate.send(self.bot, self.event, message)
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,8 @@ class Router:
                 raise DomainError(GROUP_ONLY if ctx.group_id is None else NOT_SET_UP)
             if command.admin or sub.admin:
                 await ctx.require_admin()
+            if sub.secret and not_a_friend(event):
+                raise DomainError(secret_refused(int(event.self_id), command, sub))
             if sub.creates:
                 day = ctx.svc.clock.now().strftime("%Y-%m-%d")
                 if not ctx.svc.guard.quota.take(ctx.user_id, day):
@@ -267,11 +272,28 @@ class Router:
         except Exception as exc:
             logger.opt(exception=exc).error(f"command /{command.name} failed")
             reply = FAILURE_NOTICE
+        await self.reply(bot, event, reply, f"/{command.name}")
+
+    async def reply(self, bot: Bot, event: MessageEvent, reply: Reply, what: str) -> None:
+        """Send a command's reply (paced and merged in a group), with the one-time note to
+        add the bot when a private message has missed this person."""
+        messages = as_messages(reply)
         try:
-            for message in as_messages(reply):
-                await bot.send(event, message)
+            kind = await lifecycle.services().outbox.take_hint(int(event.user_id))
         except Exception as exc:
-            logger.opt(exception=exc).warning(f"reply to /{command.name} not sent")
+            logger.opt(exception=exc).warning("friend hint not read")
+            kind = None
+        if kind is not None:
+            note = friend_hint(int(event.self_id))
+            if messages and all(seg.type == "text" for seg in messages[-1]):
+                messages[-1] = messages[-1] + MessageSegment.text("\n" + note)
+            else:
+                messages.append(text(note))
+        try:
+            for message in messages:
+                await reply_gate.send(bot, event, message)
+        except Exception as exc:
+            logger.opt(exception=exc).warning(f"reply to {what} not sent")
 
     async def feed_conversation(self, bot: Bot, event: MessageEvent,
                                 conversation: Conversation) -> None:
@@ -285,7 +307,7 @@ class Router:
         except Exception as exc:
             self.end_conversation(event)
             logger.opt(exception=exc).error("conversation failed")
-            await bot.send(event, text(FAILURE_NOTICE))
+            await reply_gate.send(bot, event, text(FAILURE_NOTICE))
 
 
 def resolve(command: Command, arg: Message) -> tuple[Sub | None, Message, list[Token], bool]:
@@ -359,6 +381,24 @@ def _drop_first_word(arg: Message) -> Message:
             continue
         rest.append(seg)
     return rest
+
+
+def not_a_friend(event: MessageEvent) -> bool:
+    """A private message from someone who is not the receiving account's friend: a temporary
+    session (``sub_type`` "group" on NapCat, LLOneBot and Lagrange), or a person the account's
+    friend list does not hold."""
+    if getattr(event, "group_id", None) is not None:
+        return False
+    if getattr(event, "sub_type", "") == "group":
+        return True
+    account = lifecycle.services().accounts.get(int(event.self_id))
+    return account.is_friend(int(event.user_id)) is False
+
+
+def secret_refused(self_id: int, command: Command, sub: Sub) -> str:
+    words = f"/{command.name}" + (f" {sub.name}" if sub.name else "")
+    return (f"这条命令的回复只能私聊发给好友。请先加我（QQ {self_id}）为好友，"
+            f"再私聊发送 {words}。")
 
 
 def _chat_key(event: MessageEvent) -> tuple[int, int | None]:

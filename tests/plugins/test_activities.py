@@ -14,7 +14,7 @@ async def test_create_a_sharing_with_places_and_sign_up_until_the_waitlist(app, 
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": SECRETARY, "group_id": GROUP, "message": Says("微分享 #1", "签到码："),
+            "user_id": SECRETARY, "message": Says("微分享 #1", "签到码："),
         }, result={"message_id": 1})
         ctx.should_call_send(event, Says("已发起微分享 #1「考研经验」", "地点：一楼活动室",
                                          "名额 2 人", "报名截止 11-27 20:30", "/报名 #1",
@@ -101,7 +101,7 @@ async def test_meeting_leave_and_the_private_roster_with_four_states(app, branch
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": SECRETARY, "group_id": GROUP,
+            "user_id": SECRETARY,
             "message": Says("应到 3 人：出席 1、补签 0、请假 1、缺席 1", "请假：",
                             "小王（20101）（实习在外地）", "缺席：", "小赵（20103）"),
         }, result={"message_id": 2})

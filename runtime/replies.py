@@ -1,0 +1,142 @@
+"""Replies to commands in a group keep the group's pace; those that pile up meanwhile go as one.
+
+The outgoing queue paces what the bot sends on its own; replies are paced here. A group gets
+at most one reply every ``reply_interval_seconds``. A reply that finds the group quiet goes at
+once, exactly as typed; replies that arrive while the group waits are merged into one message
+that addresses each person ("@甲 @乙 签到成功：…" when they are the same, one line per person
+otherwise), split only where it would pass ``reply_max_chars``. So 200 members checking in at
+once get a handful of messages, not 200, and nobody waits for 200 sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import (
+    Bot,
+    GroupMessageEvent,
+    Message,
+    MessageEvent,
+    MessageSegment,
+)
+
+from runtime import lifecycle
+
+
+@dataclass
+class _Pending:
+    bot: Bot
+    event: GroupMessageEvent
+    message: Message
+    done: asyncio.Future
+
+
+def _plain(message: Message) -> str | None:
+    """The text of a text-only message; None if it holds anything else (it is not merged)."""
+    if any(seg.type != "text" for seg in message):
+        return None
+    return "".join(seg.data.get("text", "") for seg in message)
+
+
+def merge(items: list[tuple[int, Message]]) -> Message:
+    """One message answering several people: ``(user_id, reply)`` pairs, text-only replies.
+    The same reply to several people is said once after all their @-mentions."""
+    if len(items) == 1:
+        return items[0][1]
+    by_text: dict[str, list[int]] = {}
+    for user_id, message in items:
+        people = by_text.setdefault(_plain(message) or "", [])
+        if user_id not in people:
+            people.append(user_id)
+    merged = Message()
+    for i, (text, people) in enumerate(by_text.items()):
+        if i:
+            merged.append(MessageSegment.text("\n"))
+        for user_id in people:
+            merged.append(MessageSegment.at(user_id))
+        merged.append(MessageSegment.text(" " + text))
+    return merged
+
+
+class ReplyGate:
+    """Per group: when the last reply went, and the replies waiting for the next turn."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._last: dict[int, float] = {}
+        self._waiting: dict[int, list[_Pending]] = {}
+        self._flushers: dict[int, asyncio.Task] = {}
+
+    @staticmethod
+    def _settings():
+        settings = lifecycle.services().settings
+        return settings.reply_interval_seconds, settings.reply_max_chars
+
+    async def send(self, bot: Bot, event: MessageEvent, message: Message) -> None:
+        """Reply to ``event``; in a group, paced and merged as the module says. Raises what
+        sending raised (the caller logs it)."""
+        interval, _ = self._settings()
+        if not isinstance(event, GroupMessageEvent) or interval <= 0:
+            await bot.send(event, message)
+            return
+        group = int(event.group_id)
+        now = self.clock()
+        if group not in self._waiting and now - self._last.get(group, float("-inf")) >= interval:
+            self._last[group] = now
+            await bot.send(event, message)
+            return
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(group, []).append(_Pending(bot, event, message, done))
+        if group not in self._flushers:
+            self._flushers[group] = asyncio.create_task(self._flush(group))
+        await done
+
+    async def _flush(self, group: int) -> None:
+        try:
+            while self._waiting.get(group):
+                interval, limit = self._settings()
+                wait = self._last.get(group, float("-inf")) + interval - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                batch = self._take(group, limit)
+                self._last[group] = self.clock()
+                first = batch[0]
+                try:
+                    await first.bot.send(first.event, merge(
+                        [(int(p.event.user_id), p.message) for p in batch]))
+                except Exception as exc:
+                    for pending in batch:
+                        if not pending.done.done():
+                            pending.done.set_exception(exc)
+                    continue
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_result(None)
+                if len(batch) > 1:
+                    logger.info(f"group {group}: {len(batch)} replies sent as one")
+        finally:
+            self._flushers.pop(group, None)
+            if not self._waiting.get(group):
+                self._waiting.pop(group, None)
+
+    def _take(self, group: int, limit: int) -> list[_Pending]:
+        """The next replies that go as one message: text-only ones up to ``limit``
+        characters (at least one), or a single other one."""
+        waiting = self._waiting[group]
+        batch = [waiting.pop(0)]
+        if _plain(batch[0].message) is None:
+            return batch
+        size = len(_plain(batch[0].message) or "")
+        while waiting and _plain(waiting[0].message) is not None:
+            size += len(_plain(waiting[0].message) or "") + 16  # an @-mention and a line
+            if size > limit:
+                break
+            batch.append(waiting.pop(0))
+        return batch
+
+
+reply_gate = ReplyGate()
