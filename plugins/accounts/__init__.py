@@ -8,6 +8,7 @@ from nonebot.plugin import PluginMetadata
 
 from config import BranchConfig
 from runtime import accounts
+from runtime.answers import judge_answers_by_their_body
 
 __plugin_meta__ = PluginMetadata(
     name="QQ 账号与好友",
@@ -18,6 +19,7 @@ __plugin_meta__ = PluginMetadata(
     supported_adapters={"~onebot.v11"},
 )
 
+judge_answers_by_their_body()
 driver = get_driver()
 _watch: list[asyncio.Task] = []
 

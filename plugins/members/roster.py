@@ -8,13 +8,13 @@ from pathlib import Path
 
 from domain.errors import DomainError
 from domain.roster import RosterRefused, RosterService
+from runtime.files import upload_file
 from runtime.reply import paginate
 from runtime.roster_files import (
     PendingImport,
     PendingImports,
     download_group_file,
     latest_roster_file,
-    upload_to_chat,
 )
 from runtime.router import Call, Usage
 
@@ -92,9 +92,10 @@ async def export_roster(call: Call):
     with tempfile.TemporaryDirectory(prefix="zhibu-roster-") as folder:  # removed after upload
         path = Path(folder) / f"roster-{branch.id}.xlsx"
         await asyncio.to_thread(write_xlsx, rows, path)
-        where = await upload_to_chat(call.bot, None, ctx.user_id, path, name)
-    if where is None:
-        return ("QQ 端不接受文件上传。请在服务器上用命令导出：python -m tools.roster export "
-                f"--branch {branch.id} -o 名册.xlsx")
+        upload = await upload_file(call.bot, None, ctx.user_id, path, name,
+                                   f"python -m tools.roster export --branch {branch.id} "
+                                   "-o 名册.xlsx")
+    if upload.where is None:
+        return upload.reason
     return (f"名册（{len(rows) - 1} 人）已私聊发给你：「{name}」。改好后上传到群文件，"
             "再发送 /成员 导入 即可导回。")

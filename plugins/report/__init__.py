@@ -1,4 +1,3 @@
-import base64
 import tempfile
 from pathlib import Path
 
@@ -6,6 +5,7 @@ from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot
 from nonebot.plugin import PluginMetadata
 
+from runtime.files import upload_file
 from runtime.reply import paginate
 from runtime.router import Call, Command, Sub, register, usage_of
 
@@ -44,32 +44,11 @@ async def export_report(call: Call):
         path = Path(folder) / f"branch{branch.id}-{ctx.svc.clock.now():%Y%m%d-%H%M%S}.xlsx"
         report = await export_term(ctx.svc, branch.id, term_word, path, members)
         name = f"{report.term.name}-支部报告.xlsx"
-        where = await upload_export(call, path, name)
-    if where is None:
-        return (f"表格已生成，但 QQ 端不接受文件上传。请在服务器上用命令导出："
-                f"python -m tools.export --branch {branch.id} -o 报告.xlsx")
-    return f"已上传{where}「{name}」。"
-
-
-async def upload_export(call: Call, path: Path, name: str) -> str | None:
-    """Upload to the group, else privately to the asker; None if the QQ side takes neither.
-
-    ``base64://`` carries the file inside the API call, so it reaches a QQ side on another
-    machine (NapCat in Docker); a local path is tried next for implementations without it.
-    """
-    encoded = "base64://" + base64.b64encode(path.read_bytes()).decode("ascii")
-    attempts = [("群文件", "upload_group_file", {"group_id": call.ctx.group_id}, encoded),
-                ("群文件", "upload_group_file", {"group_id": call.ctx.group_id}, str(path)),
-                ("私聊文件", "upload_private_file", {"user_id": call.ctx.user_id}, encoded)]
-    for where, action, target, file in attempts:
-        try:
-            await call.bot.call_api(action, **target, file=file, name=name)
-        except Exception as exc:
-            logger.warning(f"{action} with {'base64' if file is encoded else 'a path'} "
-                           f"failed: {exc}")
-            continue
-        return where
-    return None
+        upload = await upload_file(call.bot, ctx.group_id, ctx.user_id, path, name,
+                                   f"python -m tools.export --branch {branch.id} -o 报告.xlsx")
+    if upload.where is None:
+        return f"表格已生成，但{upload.reason}"
+    return f"已上传{upload.where}「{name}」。"
 
 
 STATS = Command("统计", aliases=("stats",), admin=True, subs=(

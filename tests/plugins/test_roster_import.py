@@ -75,7 +75,7 @@ async def test_preview_then_confirm_imports_the_latest_roster(app, branch, servi
     path.write_bytes(xlsx(ROSTER_ROWS))
     files = listing(("old", "旧名册.csv", 100), ("new", "名册.xlsx", 200), ("pic", "合影.jpg", 300))
     await send(app, group_message(SECRETARY, "/成员 导入"),
-               ("api", "get_group_root_files", {"group_id": GROUP}, files),
+               ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000}, files),
                ("api", "get_group_file_url", {"group_id": GROUP, "file_id": "new", "busid": 102},
                 {"url": path.as_uri()}),
                ("send", Says("名册「名册.xlsx」预览（还没有导入）", "新增 1 人，更新 1 人",
@@ -99,7 +99,7 @@ async def test_refused_rows_need_skipping_and_a_preview_expires(app, branch, ser
     path = tmp_path / "名册.csv"
     path.write_bytes("姓名,QQ,身份\n新同学,30101,群众\n错号,12,群众\n".encode("gbk"))
     files = listing(("f1", "名册.csv", 100))
-    preview = [("api", "get_group_root_files", {"group_id": GROUP}, files),
+    preview = [("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000}, files),
                ("api", "get_group_file_url", {"group_id": GROUP, "file_id": "f1", "busid": 102},
                 {"url": str(path)})]
     await send(app, group_message(SECRETARY, "/成员 导入 名册"), *preview,
@@ -139,7 +139,7 @@ async def test_download_by_url_from_the_qq_side(app, branch, services):
     try:
         url = f"http://127.0.0.1:{server.server_port}/download?fname=x"
         await send(app, group_message(SECRETARY, "/成员 导入"),
-                   ("api", "get_group_root_files", {"group_id": GROUP},
+                   ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000},
                     listing(("f", "roster.CSV", 5))),
                    # Lagrange-style: no URL action; NapCat's get_file gives one
                    ("api", "get_group_file_url", {"group_id": GROUP, "file_id": "f", "busid": 102},
@@ -152,10 +152,11 @@ async def test_download_by_url_from_the_qq_side(app, branch, services):
 
 async def test_no_file_api_no_roster_and_non_admins(app, branch):
     await send(app, group_message(SECRETARY, "/成员 导入"),
-               ("api", "get_group_root_files", {"group_id": GROUP}, ActionFailed(retcode=1404)),
+               ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000},
+                ActionFailed(retcode=1404)),
                ("send", Says("QQ 端不支持读取群文件", "python -m tools.roster import")))
     await send(app, group_message(SECRETARY, "/成员 导入"),
-               ("api", "get_group_root_files", {"group_id": GROUP},
+               ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000},
                 listing(("p", "合影.jpg", 1))),
                ("send", Says("群文件里没有找到 .xlsx 或 .csv 名册")))
     await send(app, group_message(HELPER, "/成员 导入"),
