@@ -40,11 +40,12 @@ KIND_POLICY: dict[str, Delivery] = {
     "session_leader": Delivery.SECRET,  # the leader's reminder the evening before (code, link)
     "problem_detail": Delivery.SECRET,  # a problem's full text, to someone allowed to see it
     "problem_new_private": Delivery.SECRET,  # a privately raised problem, to the 支委
+    "problem_notice_private": Delivery.SECRET,  # news of a privately raised problem
     "private_list": Delivery.SECRET,  # names and records an admin asked for (sheets, rosters)
     "roster_preview": Delivery.SECRET,
     "backup_failed": Delivery.SECRET,  # names paths on the bot's machine
     # personal: private first, else an @-mention without the private text
-    "problem_notice": Delivery.PERSONAL,
+    "problem_notice": Delivery.PERSONAL,  # news of a problem raised in a group
     "problem_overdue": Delivery.PERSONAL,
     "problem_overdue_admin": Delivery.PERSONAL,
     "survey_invite": Delivery.PERSONAL,

@@ -22,7 +22,7 @@ from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
 from domain.models import Branch, Category, Problem, ProblemEvent, ProblemState
-from domain.outbox import OutboxService, text_segment
+from domain.outbox import OutboxService, at_segment, text_segment
 from domain.points import PointsService, week_start
 from domain.text import optional_text, require_text
 from storage.database import Database
@@ -207,6 +207,13 @@ class OverdueQueued:
     @property
     def total(self) -> int:
         return self.handlers + self.admins
+
+
+def problem_mention(user_id: int, problem_id: int, what: str) -> list[dict]:
+    """What the group sees when a 民情 notice cannot reach the person privately: an
+    @-mention and the command to look it up, never the problem's text."""
+    return [at_segment(user_id),
+            text_segment(f" {what}，请加我为好友后私聊发送 /民情 详情 #{problem_id} 查看。")]
 
 
 class ProblemService:
@@ -707,12 +714,17 @@ class ProblemService:
             "自动办结": "已自动办结",
         }
         via = await self._group_of(p)
+        # a privately raised problem's text is a secret: friends only, and the group gets an
+        # @-mention that says nothing of it (domain/delivery.py)
+        kind = "problem_notice_private" if p.private else "problem_notice"
         queued = 0
         if (action in reporter_msgs and p.reporter_id != actor_id
                 and await self.outbox.to_user(p.reporter_id,
                                               [text_segment(reporter_msgs[action])],
-                                              "problem_notice", via_group_id=via,
-                                              branch_id=p.branch_id)):
+                                              kind, via_group_id=via,
+                                              branch_id=p.branch_id,
+                                              fallback=problem_mention(p.reporter_id, p.id,
+                                                                       "你反映的问题有新进展"))):
             queued += 1
         if action in handler_msgs and p.handler_id is not None and p.handler_id != actor_id:
             member = await self.branches.member(p.branch_id, p.handler_id)
@@ -722,8 +734,10 @@ class ProblemService:
                     f"反映人：{reporter_for(p, viewer, names)}")
             if action in ("受理", "转办", "重开"):
                 text += f"\n处理后发送 /民情 解决 #{p.id} <说明>。"
-            if await self.outbox.to_user(p.handler_id, [text_segment(text)], "problem_notice",
-                                         via_group_id=via, branch_id=p.branch_id):
+            if await self.outbox.to_user(p.handler_id, [text_segment(text)], kind,
+                                         via_group_id=via, branch_id=p.branch_id,
+                                         fallback=problem_mention(p.handler_id, p.id,
+                                                                  "你处理的问题有新消息")):
                 queued += 1
         return queued
 
@@ -743,9 +757,12 @@ class ProblemService:
             text = (f"📮 新的私下反映：民情 #{problem.id} [{problem.category}]\n"
                     f"{problem.content}\n反映人：{reporter_for(problem, viewer, names)}\n"
                     f"请发送 /民情 受理 #{problem.id} @处理人 指派（群里操作不会显示内容）。")
-            if await self.outbox.to_user(member.user_id, [text_segment(text)], "problem_notice",
-                                         via_group_id=via, branch_id=problem.branch_id,
-                                         dedupe_key=f"problem-new:{problem.id}:{member.user_id}"):
+            if await self.outbox.to_user(member.user_id, [text_segment(text)],
+                                         "problem_new_private", via_group_id=via,
+                                         branch_id=problem.branch_id,
+                                         dedupe_key=f"problem-new:{problem.id}:{member.user_id}",
+                                         fallback=problem_mention(member.user_id, problem.id,
+                                                                  "有一条新的私下反映")):
                 queued += 1
         return queued
 
