@@ -288,12 +288,13 @@ SESSION = Command("导学", aliases=("session",), subs=(
     Sub("发起", create_session, CREATE_USAGE, creates=True),
     Sub("取消", cancel_session, "/导学 取消 <编号> —— 管理员或导学人"),
     Sub("签到表", show_sheet, "/导学 签到表 <编号> —— 谁签到了、谁没来（私聊发给你）",
-        private=True),
+        private=True, secret=True),
     Sub("补签", manual_check_in, "/导学 补签 <编号> <@某人> <原因> —— 管理员补记出勤", admin=True),
     Sub("轮值", set_or_show_rotation,
         "/导学 轮值 [@a @b …] —— 查看轮值导学人；管理员带 @ 设置顺序"),
     Sub("签到码", show_code,
-        "/导学 签到码 <编号> —— 私聊机器人获取签到码（导学人、发起人、管理员）", private=True),
+        "/导学 签到码 <编号> —— 私聊机器人获取签到码（导学人、发起人、管理员）", private=True,
+        secret=True),
 ))
 CHECKIN = Command("签到", aliases=("checkin",), subs=(
     Sub(None, check_in, "/签到 [签到码] —— 在导学现场签到（建议私聊我发送）", private=True),
