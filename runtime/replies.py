@@ -26,6 +26,8 @@ from nonebot.adapters.onebot.v11 import (
 
 from runtime import lifecycle
 
+MENTION_CHARS = 12  # what an @-mention takes on screen ("@张三丰 "), for the length limit
+
 
 @dataclass
 class _Pending:
@@ -43,10 +45,12 @@ def _plain(message: Message) -> str | None:
 
 
 def merge(items: list[tuple[int, Message]]) -> Message:
-    """One message answering several people: ``(user_id, reply)`` pairs, text-only replies.
-    The same reply to several people is said once after all their @-mentions."""
-    if len(items) == 1:
-        return items[0][1]
+    """One message answering ``(user_id, reply)`` pairs that waited for their turn, so each
+    addresses its person: the same reply to several people is said once after all their
+    @-mentions. A lone reply that is not plain text keeps its segments after the mention."""
+    if len(items) == 1 and _plain(items[0][1]) is None:
+        user_id, message = items[0]
+        return Message([MessageSegment.at(user_id), MessageSegment.text(" ")]) + message
     by_text: dict[str, list[int]] = {}
     for user_id, message in items:
         people = by_text.setdefault(_plain(message) or "", [])
@@ -124,17 +128,21 @@ class ReplyGate:
                 self._waiting.pop(group, None)
 
     def _take(self, group: int, limit: int) -> list[_Pending]:
-        """The next replies that go as one message: text-only ones up to ``limit``
-        characters (at least one), or a single other one."""
+        """The next replies that go as one message: text-only ones while the merged message
+        stays within ``limit`` characters (at least one), or a single other one."""
         waiting = self._waiting[group]
         batch = [waiting.pop(0)]
-        if _plain(batch[0].message) is None:
+        first = _plain(batch[0].message)
+        if first is None:
             return batch
-        size = len(_plain(batch[0].message) or "")
-        while waiting and _plain(waiting[0].message) is not None:
-            size += len(_plain(waiting[0].message) or "") + 16  # an @-mention and a line
-            if size > limit:
+        texts = {first}
+        size = len(first) + MENTION_CHARS
+        while waiting and (text := _plain(waiting[0].message)) is not None:
+            grown = size + MENTION_CHARS + (0 if text in texts else len(text) + 1)
+            if grown > limit:
                 break
+            size = grown
+            texts.add(text)
             batch.append(waiting.pop(0))
         return batch
 

@@ -1,0 +1,77 @@
+"""Replies in a group keep its pace; replies that pile up are merged, addressing each person."""
+
+import asyncio
+from itertools import pairwise
+
+import pytest
+from nonebot.adapters.onebot.v11 import Message, MessageSegment
+
+from config import BranchConfig
+from tests.fakes import GROUP, OTHER_GROUP, group_message
+
+INTERVAL = 0.2
+
+
+@pytest.fixture
+def settings() -> BranchConfig:
+    return BranchConfig(reply_interval_seconds=INTERVAL, reply_max_chars=200)
+
+
+class RecordingBot:
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, int, Message]] = []
+
+    async def send(self, event, message):
+        self.sent.append((asyncio.get_running_loop().time(), event.group_id, message))
+
+
+def text(content: str) -> Message:
+    return Message(MessageSegment.text(content))
+
+
+async def test_a_burst_in_one_group_goes_as_few_messages_that_address_each_person(services):
+    from runtime.replies import ReplyGate  # after NoneBot is initialised
+
+    gate, bot = ReplyGate(), RecordingBot()
+    events = [group_message(30000 + i, "/签到 1234") for i in range(30)]
+    replies = [text("签到成功：导学 #1，出勤 +2 分") for _ in range(28)]
+    replies += [text("签到码不对，还可以再试 4 次。"), text("你已经签到过了，不重复计分。")]
+    await asyncio.gather(*(gate.send(bot, e, r) for e, r in zip(events, replies, strict=True)))
+
+    _, _, first = bot.sent[0]
+    assert first == replies[0]  # the group was quiet: the first reply as it was
+    merged = [m for _, _, m in bot.sent[1:]]
+    assert 1 <= len(merged) <= 3  # 29 replies in a handful of messages, within the limit
+    mentioned = [int(seg.data["qq"]) for m in merged for seg in m if seg.type == "at"]
+    assert sorted(mentioned) == [30000 + i for i in range(1, 30)]  # everyone, once
+    # the same answer is said once per message, after the @-mentions of all who get it
+    assert all(m.extract_plain_text().count("签到成功") <= 1 for m in merged)
+    together = "".join(m.extract_plain_text() for m in merged)
+    assert "签到码不对" in together and "不重复计分" in together
+    assert all(len(m.extract_plain_text()) <= 200 for m in merged)
+    times = [t for t, _, _ in bot.sent]
+    assert all(b - a >= INTERVAL - 0.02 for a, b in pairwise(times))
+
+
+async def test_the_same_reply_to_several_people_is_said_once(services):
+    from runtime.replies import ReplyGate  # after NoneBot is initialised
+
+    gate, bot = ReplyGate(), RecordingBot()
+    events = [group_message(31000 + i, "/报名 #1") for i in range(4)]
+    await asyncio.gather(*(gate.send(bot, e, text("报名成功")) for e in events))
+    [_, (_, _, merged)] = bot.sent
+    assert [seg.type for seg in merged] == ["at", "at", "at", "text"]
+    assert merged.extract_plain_text().count("报名成功") == 1
+
+
+async def test_groups_do_not_wait_for_each_other(services):
+    from runtime.replies import ReplyGate  # after NoneBot is initialised
+
+    gate, bot = ReplyGate(), RecordingBot()
+    await gate.send(bot, group_message(32001, "/我的"), text("一"))
+    started = asyncio.get_running_loop().time()
+    await gate.send(bot, group_message(32002, "/我的", group_id=OTHER_GROUP), text("二"))
+    assert asyncio.get_running_loop().time() - started < INTERVAL / 2
+    await gate.send(bot, group_message(32003, "/我的", group_id=GROUP), text("三"))
+    assert [g for _, g, _ in bot.sent] == [GROUP, OTHER_GROUP, GROUP]
+    assert bot.sent[2][0] - bot.sent[0][0] >= INTERVAL - 0.02  # the same group waited
