@@ -66,6 +66,23 @@ def merge(items: list[tuple[int, Message]]) -> Message:
     return merged
 
 
+def carrier(bot: Bot, group_id: int) -> Bot:
+    """The account that answers in the group: the one that received the command, unless it
+    is paused (risk control) or muted there; then another connected account in the group."""
+    from runtime.outbox import connected_bots
+
+    svc = lifecycle.services()
+    now = svc.clock.timestamp()
+    account = svc.accounts.get(int(bot.self_id))
+    if not account.paused(now) and not account.muted_in(group_id, now):
+        return bot
+    bots = connected_bots()
+    for other in svc.accounts.for_group(group_id, now):
+        if other.self_id in bots and other.self_id != account.self_id:
+            return bots[other.self_id]
+    return bot
+
+
 class ReplyGate:
     """Per group: when the last reply went, and the replies waiting for the next turn."""
 
@@ -84,7 +101,11 @@ class ReplyGate:
         """Reply to ``event``; in a group, paced and merged as the module says. Raises what
         sending raised (the caller logs it)."""
         interval, _ = self._settings()
-        if not isinstance(event, GroupMessageEvent) or interval <= 0:
+        if not isinstance(event, GroupMessageEvent):
+            await bot.send(event, message)  # a private chat stays with its account
+            return
+        bot = carrier(bot, int(event.group_id))
+        if interval <= 0:
             await bot.send(event, message)
             return
         group = int(event.group_id)

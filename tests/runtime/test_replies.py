@@ -18,7 +18,8 @@ def settings() -> BranchConfig:
 
 
 class RecordingBot:
-    def __init__(self) -> None:
+    def __init__(self, self_id: str = "42") -> None:
+        self.self_id = self_id
         self.sent: list[tuple[float, int, Message]] = []
 
     async def send(self, event, message):
@@ -75,3 +76,16 @@ async def test_groups_do_not_wait_for_each_other(services):
     await gate.send(bot, group_message(32003, "/我的", group_id=GROUP), text("三"))
     assert [g for _, g, _ in bot.sent] == [GROUP, OTHER_GROUP, GROUP]
     assert bot.sent[2][0] - bot.sent[0][0] >= INTERVAL - 0.02  # the same group waited
+
+
+async def test_a_paused_account_answers_through_another_in_the_group(services, monkeypatch):
+    from runtime import outbox, replies
+
+    paused, other = RecordingBot("42"), RecordingBot("43")
+    now = services.clock.timestamp()
+    for self_id in (42, 43):
+        services.accounts.connect(self_id, now).groups = {GROUP}
+    services.accounts.get(42).paused_until = now + 300  # suspected risk control
+    monkeypatch.setattr(outbox, "connected_bots", lambda: {42: paused, 43: other})
+    await replies.ReplyGate().send(paused, group_message(33001, "/我的"), text("你好"))
+    assert not paused.sent and [m for _, _, m in other.sent] == [text("你好")]
