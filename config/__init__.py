@@ -83,6 +83,10 @@ class BranchConfig(BaseModel):
     checkin_code_digits: int = Field(4, ge=4, le=8)
     bot_public_url: str = ""  # how links to the bot's pages are written; "": http://HOST:PORT
 
+    # pictures and the secretary's page (图片、网页)
+    picture_font: str = ""  # a font file with Chinese glyphs; "": found on the system
+    dashboard_link_hours: float = Field(24.0, gt=0, le=720)  # how long a /统计 网页 link works
+
     # problems (民情)
     problem_categories: list[str] = Field(
         default_factory=lambda: ["报修", "学业", "生活", "心理", "其他"]

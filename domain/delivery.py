@@ -37,6 +37,7 @@ class Delivery(Enum):
 KIND_POLICY: dict[str, Delivery] = {
     # secret: never with a group_id, never to a non-friend
     "checkin_code": Delivery.SECRET,  # a session's code or screen link, to leader and creator
+    "dashboard_link": Delivery.SECRET,  # the secretary's page
     "session_leader": Delivery.SECRET,  # the leader's reminder the evening before (code, link)
     "problem_detail": Delivery.SECRET,  # a problem's full text, to someone allowed to see it
     "problem_new_private": Delivery.SECRET,  # a privately raised problem, to the 支委

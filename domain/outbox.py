@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections import deque
 from collections.abc import Iterable
@@ -25,6 +26,12 @@ PRUNE_BATCH = 2000
 
 def text_segment(content: str) -> dict:
     return {"type": "text", "data": {"text": content}}
+
+
+def image_segment(png: bytes) -> dict:
+    """A picture carried inside the message (``base64://``), so it reaches a QQ side on
+    another machine."""
+    return {"type": "image", "data": {"file": "base64://" + base64.b64encode(png).decode()}}
 
 
 def at_segment(user_id: int) -> dict:
@@ -124,8 +131,9 @@ class OutboxService:
         return queued
 
     async def to_branch(self, branch_id: int, segments: list[dict], kind: str, *,
-                        dedupe_key: str | None = None) -> int:
-        """Queue one copy per group bound to the branch; returns how many were queued."""
+                        dedupe_key: str | None = None, fallback: list[dict] | None = None) -> int:
+        """Queue one copy per group bound to the branch; returns how many were queued.
+        ``fallback`` goes to a group instead where the message is refused (a picture)."""
         groups = await self.branches.groups(branch_id)
         now = self.clock.now().timestamp()
         queued = 0
@@ -134,7 +142,7 @@ class OutboxService:
                 key = f"{dedupe_key}:{group_id}" if dedupe_key else None
                 if await self.repo.add(branch_id=branch_id, target_type="group",
                                        target_id=group_id, segments=segments, kind=kind,
-                                       now=now, dedupe_key=key):
+                                       now=now, dedupe_key=key, fallback=fallback):
                     queued += 1
         self._notify()
         await self.check_backlog(branch_id)

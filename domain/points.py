@@ -3,6 +3,7 @@ pairing (结对帮扶) and the weekly commendation. Totals always come from ledg
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -12,7 +13,7 @@ from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, NotFound
 from domain.models import Category, LedgerEntry, Term
-from domain.outbox import OutboxService, text_segment
+from domain.outbox import OutboxService, image_segment, text_segment
 from domain.text import optional_text, require_text
 from storage.database import Database
 from storage.ledger import LedgerRepository, board_sync, points_of_sync
@@ -46,6 +47,31 @@ class Board:
     mine: tuple[int, int, int] | None  # (rank, total, ranked) of the asker
     ranked: int
     names: dict[int, str] = field(default_factory=dict)  # of those on the board with a profile
+
+
+@dataclass(frozen=True)
+class Commendation:
+    """A branch's weekly commendation: the week's top members with their points."""
+
+    branch_id: int
+    branch_name: str
+    monday: datetime
+    rows: list[tuple[int, int, int]]  # (rank, user, points)
+    names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def week(self) -> str:
+        """``11月23日 – 11月29日``"""
+        sunday = self.monday + timedelta(days=6)
+        return (f"{self.monday.month}月{self.monday.day}日 – "
+                f"{sunday.month}月{sunday.day}日")
+
+    def text(self) -> str:
+        lines = [f"🌟 本周积分表彰（{self.monday:%m-%d} 起）："]
+        lines += [f"第 {rank} 名 {self.names.get(uid, uid)} {total} 分"
+                  for rank, uid, total in self.rows]
+        lines.append("感谢大家的服务与参与，继续加油！")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -99,6 +125,8 @@ class PointsService:
         self.branches = branches
         self.outbox = outbox
         self.ledger = LedgerRepository(db)
+        # draws a commendation as a picture (PNG), or None; set by the points plugin
+        self.poster: Callable[[Commendation], Awaitable[bytes | None]] | None = None
 
     def local_day(self, ts: int | None = None) -> str:
         moment = self.clock.now() if ts is None else self.clock.from_timestamp(ts)
@@ -257,23 +285,32 @@ class PointsService:
         term = await self.branches.current_term(branch_id)
         return await self.ledger.partner(branch_id, term.id, user_id)
 
-    async def queue_commendations(self) -> int:
-        """Announce each branch's top members of this week (those with points) via the queue."""
-        if self.outbox is None or not self.settings.commend_enabled:
-            return 0
+    async def commendations(self) -> list[Commendation]:
+        """Each branch's top ``commend_size`` members of this week (those with points)."""
         monday = week_start(self.clock.now())
-        queued = 0
+        found = []
         for branch_id in await self.branches.all_branch_ids():
             rows = [r for r in ranked_rows(await self.ledger.board(
                 branch_id, f"week:{monday:%Y-%m-%d}", self.settings.commend_size)) if r[2] > 0]
             if not rows:
                 continue
             names = await self.branches.names(branch_id, [u for _, u, _ in rows])
-            lines = [f"🌟 本周积分表彰（{monday:%m-%d} 起）："]
-            lines += [f"第 {rank} 名 {names.get(uid, uid)} {total} 分" for rank, uid, total in rows]
-            lines.append("感谢大家的服务与参与，继续加油！")
+            branch = await self.branches.get_branch(branch_id)
+            found.append(Commendation(branch_id, branch.name, monday, rows, names))
+        return found
+
+    async def queue_commendations(self) -> int:
+        """Announce each branch's top members of this week via the queue: as a poster when
+        ``poster`` draws one (the text goes instead where the QQ side refuses the image)."""
+        if self.outbox is None or not self.settings.commend_enabled:
+            return 0
+        queued = 0
+        for commendation in await self.commendations():
+            text = [text_segment(commendation.text())]
+            picture = await self.poster(commendation) if self.poster is not None else None
             queued += await self.outbox.to_branch(
-                branch_id, [text_segment("\n".join(lines))], "commendation",
-                dedupe_key=f"commend:{branch_id}:{monday:%Y-%m-%d}",
+                commendation.branch_id, [image_segment(picture)] if picture else text,
+                "commendation", fallback=text if picture else None,
+                dedupe_key=f"commend:{commendation.branch_id}:{commendation.monday:%Y-%m-%d}",
             )
         return queued

@@ -109,6 +109,10 @@ class CategoryFigures:
         return median(self.first_response_hours)
 
     @property
+    def first_response_p90(self) -> float | None:
+        return percentile(self.first_response_hours, 90)
+
+    @property
     def response_improvement(self) -> float | None:
         return improvement(median(self.previous_first_response_hours),
                            self.first_response_median)
@@ -290,17 +294,50 @@ class TermTrend:
     satisfaction: float | None
 
 
+def delta_points(now: float | None, before: float | None) -> str | None:
+    """``↑18.0`` / ``↓3.5`` (percentage points) or ``持平``; None when either is missing."""
+    if now is None or before is None:
+        return None
+    points = (now - before) * 100
+    if abs(points) < 0.05:
+        return "持平"
+    return f"{'↑' if points > 0 else '↓'}{abs(points):.1f}"
+
+
 def change(now: float | None, before: float | None, trend: TermTrend | None) -> str:
     """``；上学期 78.0%，↑18.0 个百分点`` ('' without a previous term)."""
     if trend is None:
         return ""
     text = f"；上学期 {percent(before)}"
-    if now is None or before is None:
+    delta = delta_points(now, before)
+    if delta is None:
         return text
-    points = (now - before) * 100
-    if abs(points) < 0.05:
-        return text + "，持平"
-    return text + f"，{'↑' if points > 0 else '↓'}{abs(points):.1f} 个百分点"
+    return text + ("，持平" if delta == "持平" else f"，{delta} 个百分点")
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """What a picture of a term's report depends on: the branch's change counter (bumped by the
+    database on every write a figure reads) and, for the current term, the first moment a
+    figure may change by time alone (an activity starts, a problem misses a target, a month or
+    quarter begins). A picture is reused while the counter is the same and that moment has not
+    come; an ended term's figures change only with the counter."""
+
+    counter: int
+    valid_until: int | None  # None: only a write changes the figures
+
+    def still(self, counter: int, now: int) -> bool:
+        """Whether a picture drawn at this version still shows the figures, given the branch's
+        counter now (``ReportService.counter``)."""
+        return self.counter == counter and (self.valid_until is None or now < self.valid_until)
+
+
+def next_month(clock: Clock, now: int) -> int:
+    """00:00 of the first day of the month after ``now``, in the branch's timezone."""
+    moment = clock.from_timestamp(now)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return int(moment.replace(year=year, month=month, day=1, hour=0, minute=0, second=0,
+                              microsecond=0).timestamp())
 
 
 @dataclass(frozen=True)
@@ -422,8 +459,40 @@ class ReportService:
     async def build_unchecked(self, branch_id: int, term_word: str | None = None,
                               group_members: int | None = None) -> Report:
         """The report without a permission check (for the command-line export)."""
-        branch = await self.branches.get_branch(branch_id)
+        await self.branches.get_branch(branch_id)  # not found: before any term is made
         term = await self.branches.find_term(branch_id, term_word)
+        return await self.build_term(branch_id, term, group_members)
+
+    async def history(self, branch_id: int, term: Term,
+                      group_members: int | None = None) -> list[Report]:
+        """The report of every term of the branch up to ``term``, oldest first (the last one
+        is ``term``'s, with ``group_members``): the report card's line over the terms."""
+        terms = [t for t in await self.branches.terms(branch_id) if t.id <= term.id]
+        return [await self.build_term(branch_id, t, group_members if t.id == term.id else None)
+                for t in terms]
+
+    async def counter(self, branch_id: int) -> int:
+        """The branch's change counter: one indexed read, for checking a cached picture."""
+        return await self.repo.data_version(branch_id)
+
+    async def version(self, branch_id: int, term: Term) -> DataVersion:
+        """What a picture of ``term``'s report depends on (see ``DataVersion``)."""
+        counter = await self.repo.data_version(branch_id)
+        if term.ended_at is not None:
+            return DataVersion(counter, None)
+        now = self.clock.timestamp()
+        moments = [
+            await self.repo.next_start(branch_id, now),
+            await self.repo.next_deadline(branch_id, term.started_at, now + 1,
+                                          target_seconds(self.settings), now),
+            next_month(self.clock, now),
+        ]
+        return DataVersion(counter, min(m for m in moments if m is not None))
+
+    async def build_term(self, branch_id: int, term: Term,
+                         group_members: int | None = None) -> Report:
+        """The report of ``term`` (no permission check)."""
+        branch = await self.branches.get_branch(branch_id)
         since = term.started_at
         until = term.ended_at if term.ended_at is not None else self.clock.timestamp() + 1
         held = await self.membership(branch_id, term)

@@ -9,6 +9,7 @@ from domain.accounts import Accounts
 from domain.activities import ActivityService
 from domain.branches import BranchService
 from domain.clock import Clock, clock_for
+from domain.dashboard import DashboardService
 from domain.guard import CommandGuard
 from domain.outbox import OutboxService
 from domain.overview import OverviewService
@@ -42,6 +43,7 @@ class Services:
     polls: PollService
     surveys: SurveyService
     accounts: Accounts
+    dashboard: DashboardService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -72,4 +74,5 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
                     reports=reports, problems=problems, overview=overview,
                     guard=CommandGuard(settings), polls=polls, surveys=surveys,
                     accounts=Accounts(settings.risk_failures, settings.risk_pause_seconds,
-                                      settings.risk_pause_max_seconds))
+                                      settings.risk_pause_max_seconds),
+                    dashboard=DashboardService(db, settings, clock, branches))

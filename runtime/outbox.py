@@ -337,6 +337,18 @@ class OutboxDispatcher:
             await self._reroute(message, f"not a friend: {text}")
             logger.info(f"outbox #{message.id} to {where}: not a friend of this account")
             return
+        if (message.target_type == "group" and message.fallback_segments
+                and failure is Failure.TRANSIENT):
+            # a group message with a fallback (a picture) that the QQ side refused: its text
+            # goes to that group at once, instead of retrying what will be refused again
+            async with self.svc.db.transaction():
+                await self.repo.mark_failed(message.id, f"refused: {text}", "fallback")
+                await self.svc.outbox.to_group(message.target_id, message.fallback_segments,
+                                               f"{message.kind}_fallback",
+                                               branch_id=message.branch_id)
+            logger.warning(f"outbox #{message.id} to {where} refused ({text[:160]}); "
+                           "its text goes instead")
+            return
         paused_until = self.accounts.failed(route.self_id, now)
         if paused_until is not None:
             await self._risk_paused(route.self_id, paused_until)

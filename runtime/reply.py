@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Awaitable, Callable
+
 from nonebot import logger
-from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
+from nonebot.adapters.onebot.v11 import Bot, Event, Message, MessageSegment
 
 from domain.delivery import Failure, classify
-from runtime import lifecycle
+from runtime.charts import NoFont
 
 
 def text(content: str) -> Message:
@@ -51,6 +54,7 @@ async def send_private(bot: Bot, user_id: int, group_id: int | None, content: st
     never with a ``group_id`` (a QQ side may post that into the group). ``group_id`` is where
     the request came from (for the log). False when it could not be delivered: the person is
     then told, on their next command, to add the bot; the caller tells the sender now."""
+    from runtime import lifecycle
     from runtime.outbox import connected_bots, error_text
 
     svc = lifecycle.services()
@@ -83,3 +87,30 @@ async def send_private(bot: Bot, user_id: int, group_id: int | None, content: st
     where = f" (asked in group {group_id})" if group_id else ""
     logger.info(f"{kind} to {user_id} not delivered: not a friend of any account{where}")
     return False
+NO_FONT_NOTE = "（没有可用的中文字体，暂时不能生成图片，先发文字版。）"
+REFUSED_NOTE = "（QQ 端没有接受图片，改发文字版。）"
+
+
+def image(png: bytes) -> Message:
+    """A picture as a base64 image segment: it travels inside the message, so it reaches a QQ
+    side on another machine."""
+    return Message(MessageSegment.image("base64://" + base64.b64encode(png).decode("ascii")))
+
+
+async def send_picture(bot: Bot, event: Event, draw: Callable[[], Awaitable[bytes]]
+                       ) -> str | None:
+    """Draw and send a picture in reply to ``event``. None when it was sent; otherwise the
+    one-line note to put before the text reply (no CJK font, or the QQ side refused it)."""
+    try:
+        png = await draw()
+    except NoFont:
+        return NO_FONT_NOTE
+    from runtime.replies import reply_gate  # paced like every reply in a group
+
+    try:
+        await reply_gate.send(bot, event, image(png))
+    except Exception as exc:
+        logger.warning(f"picture of {len(png)} bytes refused by the QQ side ({exc}); "
+                       "sending the text")
+        return REFUSED_NOTE
+    return None

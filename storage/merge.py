@@ -17,6 +17,8 @@ table has one, to the target's term of that time). A few are handled one by one:
 - ``branch_groups``: every group of the old branch moves (the old branch keeps none).
 - ``terms``, ``pairings``: stay with the old branch as its history (a pairing was made from
   that branch's ranking; the target pairs anew).
+- ``data_versions``, ``dashboard_links``: stay (each branch's counter is bumped by the moves
+  themselves; a page link stays tied to the branch it was made for).
 
 A unique key that would clash in a re-pointed table (a table added later may have one) raises
 ``MergeConflict`` naming the table, and the whole bind is refused.
@@ -29,7 +31,7 @@ import sqlite3
 
 from storage.database import Database
 
-KEPT = frozenset({"branches", "terms", "pairings"})
+KEPT = frozenset({"branches", "terms", "pairings", "data_versions", "dashboard_links"})
 SPECIAL = frozenset({"branch_groups", "members", "ledger", "points_agg", "rotations",
                      "floor_groups", "outbox_backlog_warnings"})
 

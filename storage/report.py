@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from storage.database import Database
-from storage.problems import Targets, missed_target_sql
+from storage.problems import Targets, missed_target_sql, target_case
 
 
 def _numbers(joined: str | None) -> list[int]:
@@ -153,3 +153,34 @@ class ReportRepository:
             [*params, branch_id, since, until],
         )
         return [dict(r) for r in rows]
+
+    # what a cached picture of the report depends on --------------------------------------------
+
+    async def data_version(self, branch_id: int) -> int:
+        """The branch's change counter (bumped by triggers on every table the report reads,
+        migration 0015); 0 before anything was written."""
+        return await self.db.fetchval(
+            "SELECT version FROM data_versions WHERE branch_id = ?", (branch_id,), default=0)
+
+    async def next_start(self, branch_id: int, after: int) -> int | None:
+        """The first start of a scheduled activity of any kind after ``after``."""
+        return await self.db.fetchval(
+            "SELECT MIN(starts_at) FROM sessions WHERE branch_id = ? AND state = 'scheduled' "
+            "AND starts_at > ?", (branch_id, after))
+
+    async def next_deadline(self, branch_id: int, since: int, until: int, targets: Targets,
+                            after: int) -> int | None:
+        """The first moment after ``after`` when a problem raised in [since, until) that is not
+        closed may miss a target it has not met yet (``missed_target_sql`` changes then)."""
+        first, first_params = target_case(targets.first, targets.first_default)
+        res, res_params = target_case(targets.resolution, targets.resolution_default)
+        found = await self.db.fetchval(
+            "SELECT MIN(d) FROM ("
+            f"SELECT raised_at + {first} AS d FROM problems WHERE branch_id = ? "
+            "AND state != 'closed' AND taken_at IS NULL AND raised_at >= ? AND raised_at < ? "
+            f"UNION ALL SELECT raised_at + {res} FROM problems WHERE branch_id = ? "
+            "AND state != 'closed' AND solved_at IS NULL AND raised_at >= ? AND raised_at < ?"
+            ") WHERE d >= ?",
+            [*first_params, branch_id, since, until, *res_params, branch_id, since, until,
+             after])
+        return None if found is None else int(found) + 1

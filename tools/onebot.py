@@ -181,6 +181,7 @@ class OneBotClient:
         # whatever a test adds (e.g. role look-ups)
         self.quiet: set[str] = {"get_version_info", "get_group_list", "get_friend_list"}
         self.quiet_calls: list[dict] = []
+        self.refuse_images = False  # a QQ side that fails every message with a picture
         self._reader: asyncio.Task | None = None
 
     async def __aenter__(self) -> OneBotClient:
@@ -211,8 +212,10 @@ class OneBotClient:
                 self.quiet_calls.append(call)
             else:
                 await self.calls.put(call)
-            if self.failures.get(action, 0) > 0:
-                self.failures[action] -= 1
+            refused = self.refuse_images and has_image(call)
+            if refused or self.failures.get(action, 0) > 0:
+                if not refused:
+                    self.failures[action] -= 1
                 reply = {"status": "failed", "retcode": 1200, "data": None,
                          "message": "e2e failure", "echo": call.get("echo")}
             else:
@@ -283,6 +286,11 @@ def message_text(call: dict) -> str:
     message = call["params"]["message"]
     assert isinstance(message, list), f"message must be segments, got {message!r}"
     return "".join(seg["data"]["text"] for seg in message if seg["type"] == "text")
+
+
+def has_image(call: dict) -> bool:
+    message = (call.get("params") or {}).get("message")
+    return isinstance(message, list) and any(seg.get("type") == "image" for seg in message)
 
 
 def segment_types(call: dict) -> list[str]:

@@ -1,10 +1,14 @@
+from functools import partial
+
 from nonebot import logger, require
 from nonebot.plugin import PluginMetadata
 
 from domain.models import Category
 from domain.timeparse import parse_schedule
+from runtime import pictures
 from runtime.args import integer, not_a_qq, person, record_id, word
 from runtime.lifecycle import on_ready, services
+from runtime.reply import send_picture
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
 require("nonebot_plugin_apscheduler")
@@ -66,7 +70,8 @@ async def reverse_entry(call: Call):
 
 
 async def show_board(call: Call):
-    tokens = call.tokens
+    tokens = list(call.tokens)
+    form = tokens.pop() if tokens and word(tokens, len(tokens) - 1) in ("图", "文字") else None
     period = word(tokens, 0) or "学期"
     if len(tokens) > 1 or period not in ("周", "月", "学期", "总"):
         raise Usage()
@@ -74,7 +79,14 @@ async def show_board(call: Call):
     board = await ctx.svc.points.board(ctx.branch.id, period, ctx.user_id)
     if not board.rows:
         return f"{board.label}积分榜还没有人上榜。"
-    lines = [f"🏆 {board.label}积分榜（{board.ranked} 人上榜）"]
+    lines = []
+    if form == "图":
+        note = await send_picture(call.bot, call.event, lambda: pictures.board_picture(
+            ctx.svc, f"#{ctx.branch.id} {ctx.branch.name}", board, ctx.user_id))
+        if note is None:
+            return None
+        lines.append(note)
+    lines.append(f"🏆 {board.label}积分榜（{board.ranked} 人上榜）")
     lines += [f"{rank}. {board.names.get(uid, str(uid))} {total} 分"
               for rank, uid, total in board.rows]
     if board.mine:
@@ -131,7 +143,8 @@ POINTS = Command("积分", aliases=("points",), subs=(
         "/积分 撤销 <流水号> [原因] —— 管理员撤销一条流水（记一条相反的流水）", admin=True),
 ))
 RANK = Command("积分榜", aliases=("rank",), subs=(
-    Sub(None, show_board, "/积分榜 [周|月|学期|总] —— 排行榜和我的名次"),
+    Sub(None, show_board, "/积分榜 [周|月|学期|总] [图|文字] —— 排行榜和我的名次；"
+        "加「图」发成一张图片"),
 ))
 PAIR = Command("结对", aliases=("pair",), admin=True, subs=(
     Sub(None, make_pairs, "/结对 [人数] —— 管理员：本学期积分前 N 名与后 N 名结对帮扶"
@@ -160,6 +173,7 @@ async def commend_week() -> None:
 
 @on_ready
 async def arm_commendation(svc) -> None:
+    svc.points.poster = partial(pictures.commendation_poster, svc)  # the weekly poster
     if not svc.settings.commend_enabled:
         return
     schedule, _ = parse_schedule(svc.settings.commend_time, svc.clock.now())

@@ -5,9 +5,15 @@ from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot
 from nonebot.plugin import PluginMetadata
 
+from domain.problems import split_branch_word
+from plugins.sessions.screen import public_url
+from runtime import pictures
 from runtime.files import upload_file
-from runtime.reply import paginate
-from runtime.router import Call, Command, Sub, register, usage_of
+from runtime.reply import paginate, send_picture, send_private
+from runtime.router import Call, Command, Sub, Usage, register, usage_of
+
+PICTURE, TEXT = "图", "文字"
+FORMS = (PICTURE, TEXT)
 
 
 async def group_member_count(bot: Bot, groups: list[int]) -> int | None:
@@ -23,14 +29,51 @@ async def group_member_count(bot: Bot, groups: list[int]) -> int | None:
     return total
 
 
+def split_form(words: str) -> tuple[str, str | None]:
+    """The argument without a last word 图 or 文字, and that word (None: neither)."""
+    parts = words.split()
+    if parts and parts[-1] in FORMS:
+        return " ".join(parts[:-1]), parts[-1]
+    return words, None
+
+
 async def show_report(call: Call):
     ctx = call.ctx
-    term_word = call.rest() or None
+    term_word, form = split_form(call.rest())
     members = await group_member_count(call.bot, await ctx.svc.branches.groups(ctx.branch.id))
-    report = await ctx.svc.reports.build(ctx.branch.id, ctx.actor, term_word, members)
-    lines = ["📊 支部工作报告"]  # the branch and the term are the first two rows
+    note = None
+    if form == PICTURE:
+        term = await ctx.svc.branches.find_term(ctx.branch.id, term_word or None)
+        note = await send_picture(call.bot, call.event, lambda: pictures.report_card(
+            ctx.svc, ctx.branch.id, term, members))
+        if note is None:
+            return None
+    report = await ctx.svc.reports.build(ctx.branch.id, ctx.actor, term_word or None, members)
+    lines = [note] if note else []
+    lines.append("📊 支部工作报告")  # the branch and the term are the first two rows
     lines += [f"{label}：{value}" for label, value in report.figures()]
     return paginate(lines, ctx.svc.settings.reply_max_chars)
+
+
+async def page_link(call: Call):
+    """``/统计 网页``: a link to the secretary's page, privately, to an admin."""
+    ctx = call.ctx
+    if ctx.group_id is not None:
+        await ctx.require_admin()
+        return "支部工作网页的链接只在私聊中发送：请私聊我发送 /统计 网页。"
+    branch_no, rest = split_branch_word(call.rest())
+    if rest:
+        raise Usage()
+    link = await ctx.svc.dashboard.create_link(ctx.actor, branch_no)
+    hours = ctx.svc.settings.dashboard_link_hours
+    message = (f"支部工作网页（#{link.branch.id} {link.branch.name}）："
+               f"{public_url(ctx.svc)}{link.url_path}\n"
+               f"{hours:g} 小时内有效（到 {ctx.svc.clock.format(link.expires_at)}），只发给你，"
+               "请勿转发。过期后再发送 /统计 网页 获取新链接。")
+    if not await send_private(call.bot, ctx.user_id, None, message, "dashboard_link"):
+        return (f"链接只私聊发给好友，没能发出：请先加我（QQ {call.bot.self_id}）为好友，"
+                "再发送 /统计 网页。")
+    return None
 
 
 async def export_report(call: Call):
@@ -51,18 +94,23 @@ async def export_report(call: Call):
     return f"已上传{upload.where}「{name}」。"
 
 
-STATS = Command("统计", aliases=("stats",), admin=True, subs=(
-    Sub("报告", show_report, "/统计 [学期] —— 支部工作报告（管理员），学期可写名称或 #编号",
-        default=True),
-    Sub("导出", export_report, "/统计 导出 [学期] —— 导出 Excel 表格并上传到群文件（QQ 端支持时）"),
+STATS = Command("统计", aliases=("stats",), subs=(
+    Sub("报告", show_report, "/统计 [学期] [图|文字] —— 支部工作报告（管理员），学期可写名称或 "
+        "#编号；加「图」发成一张图片", default=True, admin=True),
+    Sub("导出", export_report, "/统计 导出 [学期] —— 导出 Excel 表格并上传到群文件（QQ 端支持时）",
+        admin=True),
+    Sub("网页", page_link, "/统计 网页 [支部#N] —— 私聊我获取支部工作网页的链接（支委、书记；"
+        "限时有效）", private=True, secret=True),
 ))
 
 __plugin_meta__ = PluginMetadata(
     name="统计",
-    description="支部工作报告：成员、覆盖率、心愿、导学、积分达标率；导出 Excel",
+    description="支部工作报告：成员、覆盖率、心愿、导学、积分达标率；图片、网页、导出 Excel",
     usage=usage_of(STATS),
     type="application",
     supported_adapters={"~onebot.v11"},
     extra={"keywords": ["统计", "报告", "导出", "stats", "report"]},
 )
 register(__plugin_meta__.name, STATS)
+
+from . import dashboard  # noqa: E402, F401  (the secretary's page's web routes)

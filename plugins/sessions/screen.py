@@ -11,10 +11,10 @@ import socket
 
 from fastapi.responses import HTMLResponse, JSONResponse
 from nonebot import get_bots, get_driver, logger
-from nonebot.drivers import ASGIMixin
 
 from domain.checkin_code import SCREEN_PATH, ScreenStatus
 from runtime import lifecycle
+from runtime.web import add_routes
 
 POLL_MS = 1000
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -95,15 +95,10 @@ async def page_state(token: str) -> JSONResponse:
 
 def install() -> None:
     """Add the page's routes to NoneBot's FastAPI app (no second server)."""
-    driver = get_driver()
-    if not isinstance(driver, ASGIMixin):
-        logger.warning("the screen page needs an ASGI driver (~fastapi); not served")
-        return
-    app = driver.server_app
-    app.add_api_route(SCREEN_PATH + "/{token}", page, methods=["GET"],
-                      response_class=HTMLResponse, include_in_schema=False)
-    app.add_api_route(SCREEN_PATH + "/{token}/state", page_state, methods=["GET"],
-                      include_in_schema=False)
+    add_routes("the screen page", [
+        (SCREEN_PATH + "/{token}", page, {"response_class": HTMLResponse}),
+        (SCREEN_PATH + "/{token}/state", page_state, {}),
+    ])
 
 
 STYLE = """

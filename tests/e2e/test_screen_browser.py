@@ -44,6 +44,18 @@ def short_code_bot(tmp_path):
         proc.stop()
 
 
+def browser_or_skip(what: str):
+    """(Debian's Chromium, playwright's ``async_playwright``), or skip saying what is untested."""
+    browser_path = chromium()
+    if browser_path is None:
+        pytest.skip(f"no Chromium installed (apt-get install -y chromium); {what} untested")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
+    return browser_path, async_playwright
+
+
 def fetch(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -60,13 +72,7 @@ async def private_reply(qq: OneBotClient, user_id: int, text: str) -> str:
 
 
 async def test_screen_page_in_a_real_browser(short_code_bot, bot_clock):
-    browser_path = chromium()
-    if browser_path is None:
-        pytest.skip("no Chromium installed (apt-get install -y chromium); screen page untested")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
+    browser_path, async_playwright = browser_or_skip("screen page")
 
     starts = bot_clock.now() + timedelta(minutes=10)
     async with OneBotClient(short_code_bot.port) as qq:

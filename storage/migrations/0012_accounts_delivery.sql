@@ -17,7 +17,7 @@ ALTER TABLE outbox ADD COLUMN outcome TEXT;
 CREATE INDEX ix_outbox_sent_by ON outbox(sent_by, sent_at) WHERE state = 'sent';
 
 -- People a private message could not reach because they are not the bot's friend: their next
--- command's reply tells them, once, to add the bot.
+-- command's reply tells them, once, to add the bot. No figure reads it (no data version).
 CREATE TABLE friend_hints (
     user_id     INTEGER PRIMARY KEY,
     kind        TEXT    NOT NULL,     -- the first message kind that did not reach them
