@@ -59,8 +59,12 @@ KIND_POLICY: dict[str, Delivery] = {
 }
 
 
-def friend_hint(self_id: int) -> str:
-    """The one-time note to someone a private message could not reach."""
+def friend_hint(self_id: int, kind: str | None = None) -> str:
+    """The one-time note to someone a private message could not reach (or who writes to the
+    bot in a temporary session, ``kind`` "temp_session")."""
+    if kind == "temp_session":
+        return (f"📮 签到码、投屏链接、民情进展等私密消息只发给好友：请加我（QQ {self_id}）为好友，"
+                "之后就能私聊收到了。")
     return (f"📮 有私聊消息（签到码、通知等）没能送达你：请加我（QQ {self_id}）为好友，"
             "之后就能私聊收到了。")
 

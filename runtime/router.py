@@ -34,6 +34,7 @@ from runtime.reply import text
 COMMAND_STARTS = ("/", "／")
 SQLITE_MAX_INT = 2**63 - 1
 TOO_FAST = "你发得太快了，请稍等一会儿再发。"
+MAX_TOLD_STRANGERS = 10_000
 Reply = Message | str | list[str] | None
 Handler = Callable[["Call"], Awaitable[Reply]]
 
@@ -159,6 +160,7 @@ class Router:
         self.commands: dict[str, Command] = {}
         self._longest = 0
         self.conversations: dict[tuple[int, int | None], Conversation] = {}
+        self.told_strangers: set[int] = set()  # told in a temp session to add the bot
 
     def register(self, feature: str, commands: Iterable[Command]) -> None:
         """Add a plugin's commands (``feature`` is its display name, for ``/帮助``)."""
@@ -278,13 +280,20 @@ class Router:
         """Send a command's reply (paced and merged in a group), with the one-time note to
         add the bot when a private message has missed this person."""
         messages = as_messages(reply)
+        user_id = int(event.user_id)
         try:
-            kind = await lifecycle.services().outbox.take_hint(int(event.user_id))
+            kind = await lifecycle.services().outbox.take_hint(user_id)
         except Exception as exc:
             logger.opt(exception=exc).warning("friend hint not read")
             kind = None
+        if kind is None and user_id not in self.told_strangers and not_a_friend(event):
+            # a temporary session: once per run, say that secrets need friendship
+            kind = "temp_session"
+            if len(self.told_strangers) >= MAX_TOLD_STRANGERS:
+                self.told_strangers.clear()
+            self.told_strangers.add(user_id)
         if kind is not None:
-            note = friend_hint(int(event.self_id))
+            note = friend_hint(int(event.self_id), kind)
             if messages and all(seg.type == "text" for seg in messages[-1]):
                 messages[-1] = messages[-1] + MessageSegment.text("\n" + note)
             else:
