@@ -104,6 +104,18 @@ class BranchConfig(BaseModel):
     problem_overdue_remind_time: str = "09:30"
     points_problem_solved: int = 3
 
+    # service (服务): posts, the task list, the service standard, wishes matched to members
+    service_standard: int = Field(3, ge=0, le=1000)  # weighted service in a term that is 达标
+    service_weight_task: int = Field(1, ge=0, le=100)  # per confirmed task
+    service_weight_wish: int = Field(1, ge=0, le=100)  # per wish completed as its helper
+    service_weight_problem: int = Field(1, ge=0, le=100)  # per 民情 problem handled to 已办结
+    points_task: int = Field(3, ge=0)  # 服务 points of a task published without a number
+    task_remind_hours: int = Field(24, ge=1, le=720)  # unfinished assignees reminded this early
+    task_weekly_enabled: bool = True
+    task_weekly_time: str = "每周一 09:00"  # the weekly task list (open and overdue tasks)
+    match_notify: int = Field(3, ge=0, le=20)  # members told privately of a wish that suits them
+    skill_max_tags: int = Field(10, ge=1, le=50)  # tags one member may declare
+
     # activities (活动): kinds with their settings; 导学 is one of them
     activity_kinds: dict[str, ActivityKind] = Field(default_factory=_default_kinds)
     activity_capacity_max: int = Field(2000, ge=1, le=100000)

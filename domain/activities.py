@@ -18,7 +18,7 @@ from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
 from domain.models import Member
 from domain.outbox import OutboxService, at_segment, text_segment
-from domain.sessions import SessionService, percent
+from domain.sessions import SessionService, percent, role_word
 from domain.text import optional_text, require_text
 from storage.activities import (
     ActivityRepository,
@@ -64,6 +64,12 @@ class Roster:
     waitlist: list[int] = field(default_factory=list)
     checkins: dict[int, CheckinRow] = field(default_factory=dict)
     leave_reasons: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def organiser(self) -> int:
+        """The leader (导学人/负责人): 出席 however their presence was booked, and marked as the
+        organiser wherever people are listed."""
+        return self.activity.leader_id
 
     def count(self, state: str) -> int:
         return sum(1 for s in self.states.values() if s == state)
@@ -364,8 +370,9 @@ class ActivityService:
                         waitlist=[s.user_id for s in signups if s.status == "waitlist"])
         for user_id in expected:
             checkin = came.get(user_id)
-            if checkin is not None:
-                roster.states[user_id] = MADE_UP if checkin.method == "manual" else ATTENDED
+            if checkin is not None:  # 补签 = booked by an admin; the leader's own is 出席
+                made_up = checkin.method == "manual" and checkin.operator_id is not None
+                roster.states[user_id] = MADE_UP if made_up else ATTENDED
             elif user_id in leaves:
                 roster.states[user_id] = ON_LEAVE
             else:
@@ -389,7 +396,7 @@ class ActivityService:
             parts.append(f"请假 {roster.count(ON_LEAVE)} 人")
         parts.append(f"出勤率 {percent(roster.rate)}")
         if roster.walk_ins:
-            parts.append(f"现场参加 {len(roster.walk_ins)} 人")
+            parts.append(f"另有应到名单外 {len(roster.walk_ins)} 人到场签到")
         queued = bool(await self.outbox.to_branch(
             activity.branch_id, [text_segment("，".join(parts) + "。")], "activity_summary",
             dedupe_key=key))
@@ -505,20 +512,24 @@ class ActivityService:
                 len(r.waitlist), len(r.no_shows) if self.kind_of(a).signup else None,
                 r.expected, r.count(ATTENDED), r.count(MADE_UP), r.count(ON_LEAVE),
                 r.count(ABSENT), len(r.walk_ins), r.rate))
+            role = role_word(a)
             for user_id, state in r.states.items():
                 checkin = r.checkins.get(user_id)
                 detail.append((a.id, a.kind, a.topic, user_id, names.get(user_id, str(user_id)),
-                               state, r.leave_reasons.get(user_id),
+                               state, role if user_id == r.organiser else None,
+                               r.leave_reasons.get(user_id),
                                when(checkin.at, "%Y-%m-%d %H:%M") if checkin else None))
             for user_id in r.walk_ins:
                 checkin = r.checkins[user_id]
                 state = "候补到场" if user_id in r.waitlisted_walk_ins else "现场参加"
                 detail.append((a.id, a.kind, a.topic, user_id, names.get(user_id, str(user_id)),
-                               state, None, when(checkin.at, "%Y-%m-%d %H:%M")))
+                               state, role if user_id == r.organiser else None, None,
+                               when(checkin.at, "%Y-%m-%d %H:%M")))
         return [
             ("活动", ("编号", "类型", "主题", "开始", "结束", "地点", "名额", "已报名", "候补",
                     "报名未到", "应到", "出席", "补签", "请假", "缺席", "现场参加", "出勤率"),
              summary),
-            ("出勤", ("活动编号", "类型", "主题", "QQ", "姓名", "状态", "请假原因", "签到时间"),
+            ("出勤", ("活动编号", "类型", "主题", "QQ", "姓名", "状态", "负责人", "请假原因",
+                    "签到时间"),
              detail),
         ]

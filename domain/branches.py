@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
@@ -10,7 +12,7 @@ from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
 from domain.floors import floor_key, normalize_dorm, normalize_floor
 from domain.models import Branch, Member, Term
-from domain.text import optional_text, require_text, term_name_for
+from domain.text import fold, optional_text, require_text, term_name_for
 from storage.branches import BranchRepository
 from storage.database import Database
 from storage.floors import FloorRepository
@@ -29,7 +31,37 @@ ADMIN_ROLES = ("owner", "admin")
 MOVED_LABELS = {"members": "名成员", "wishes": "个心愿", "ledger": "条积分流水",
                 "sessions": "场导学和活动", "notes": "篇读书笔记", "reminders": "条提醒",
                 "problems": "个民情", "polls": "个投票", "surveys": "个问卷",
-                "outbox": "条待发消息"}
+                "posts": "个岗位", "tasks": "个任务", "outbox": "条待发消息"}
+# /成员 特长 words that are not tags
+SKILLS_OFF, SKILLS_ON, SKILLS_CLEAR = "关闭", "开启", "清空"
+_TAG_SEPARATORS = re.compile(r"[\s,，、;；/|｜]+")
+
+
+def parse_tags(text: str, max_tags: int, max_length: int) -> list[str]:
+    """Skill tags from ``高数 英语、电脑维修``: split on spaces and 、，;/|, a leading # dropped,
+    the same tag (case and width folded) kept once. Refused: none, too many, one too long."""
+    tags: list[str] = []
+    seen: set[str] = set()
+    for raw in _TAG_SEPARATORS.split(unicodedata.normalize("NFKC", text or "")):
+        tag = raw.strip().lstrip("#")
+        if not tag:
+            continue
+        if len(tag) > max_length:
+            raise DomainError(f"特长「{tag[:max_length]}…」太长了：每个最多 {max_length} 字。")
+        if tag in (SKILLS_OFF, SKILLS_ON, SKILLS_CLEAR):
+            raise DomainError(f"「{tag}」不能作为特长。")
+        if fold(tag) not in seen:
+            seen.add(fold(tag))
+            tags.append(tag)
+    if not tags:
+        raise DomainError("请写至少一个特长，例如：/成员 特长 高数 英语 电脑维修")
+    if len(tags) > max_tags:
+        raise DomainError(f"特长最多 {max_tags} 个，你写了 {len(tags)} 个。")
+    return tags
+
+
+NOT_REGISTERED = ("你还没有在任何支部登记。请先在支部的QQ群里发送 /登记 <姓名> [楼层] [宿舍]，"
+                  "再私聊我使用这个命令。")
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,9 @@ class BranchService:
         # told (old branch, new branch) after a bind moved one branch into another, to drop
         # what other services cache per branch
         self.after_merge: list[Callable[[int, int], None]] = []
+        # run (branch, ending term) inside the transaction that starts a new term, after the
+        # membership is frozen: other features freeze what the term's report reads (posts)
+        self.term_ending: list[Callable[[int, int], Awaitable[None]]] = []
 
     # branches ----------------------------------------------------------------------------
 
@@ -128,6 +163,27 @@ class BranchService:
             branch.id, term_name_for(now.year, now.month), int(now.timestamp())
         )
         return branch
+
+    async def own_branch(self, user_id: int, number: int | None = None, *,
+                         example: str = "<命令> 支部#{n}",
+                         unregistered: str = NOT_REGISTERED) -> Branch:
+        """The branch of a command sent in a private chat: the one the person has an active
+        profile in, or the one named (``支部#N``) when there are several; the answer when
+        they have none lists nothing, when they have several it lists them and shows
+        ``example`` (``{n}`` the first one's number)."""
+        mine = await self.branches.branches_of_member(user_id)
+        if number is not None:
+            for branch in mine:
+                if branch.id == number:
+                    return branch
+            raise NotFound(f"你没有在支部 #{number} 登记。")
+        if not mine:
+            raise DomainError(unregistered)
+        if len(mine) > 1:
+            listed = "、".join(f"#{b.id} {b.name}" for b in mine)
+            raise DomainError(f"你在多个支部登记了（{listed}），请写明支部，例如："
+                              + example.format(n=mine[0].id))
+        return mine[0]
 
     async def branch_for_group(self, group_id: int) -> Branch:
         """The group's branch, created (as 未命名支部) if it has none: for set-up code and
@@ -257,6 +313,8 @@ class BranchService:
             ending = await self.branches.current_term(branch_id)
             if ending is not None:  # its reports read this membership from now on
                 await self.floors.freeze_term(branch_id, ending.id)
+                for freeze in self.term_ending:
+                    await freeze(branch_id, ending.id)
             term = await self.branches.create_term(branch_id, name, self.clock.timestamp())
         self._term[branch_id] = term
         return term
@@ -360,6 +418,40 @@ class BranchService:
                                              self.clock.timestamp())
             elif not await self.floors.clear_leader(branch_id, member.user_id):
                 raise DomainError(f"{member.name} 不是党小组组长。")
+
+    # skills (/成员 特长) -------------------------------------------------------------------
+
+    async def skills(self, branch_id: int, user_id: int) -> tuple[list[str], bool]:
+        """(tags, whether wish matching is on) of a registered member."""
+        found = await self.members.skills(branch_id, user_id)
+        if found is None:
+            raise NotFound("请先发送 /登记 <姓名> [楼层] [宿舍] 建立档案。")
+        return found
+
+    async def set_skills(self, branch_id: int, actor: Actor, user_id: int,
+                         text: str | None) -> list[str]:
+        """Set a member's skill tags (``text`` None clears them). Anyone their own; admins
+        anyone's."""
+        await self._skills_target(branch_id, actor, user_id)
+        limit = self.settings.name_max_length
+        tags = [] if text is None else parse_tags(text, self.settings.skill_max_tags, limit)
+        async with self.db.transaction():
+            await self.members.set_skills(branch_id, user_id, tags, self.clock.timestamp())
+        return tags
+
+    async def set_matching(self, branch_id: int, actor: Actor, user_id: int, on: bool) -> None:
+        """Turn wish matching on or off for a member (their own, or by an admin)."""
+        await self._skills_target(branch_id, actor, user_id)
+        async with self.db.transaction():
+            await self.members.set_matching(branch_id, user_id, on, self.clock.timestamp())
+
+    async def _skills_target(self, branch_id: int, actor: Actor, user_id: int) -> None:
+        if user_id != actor.user_id:
+            await self.require_admin(branch_id, actor)
+        if await self.members.get(branch_id, user_id) is None:
+            if user_id == actor.user_id:
+                raise NotFound("请先发送 /登记 <姓名> [楼层] [宿舍] 建立档案。")
+            raise NotFound(f"{user_id} 还没有在本支部登记，请 TA 先发送 /登记 <姓名>。")
 
     async def floor_leaders(self, branch_id: int) -> dict[str, int]:
         """floor → the user id of its 党小组 leader."""

@@ -89,7 +89,7 @@ class DashboardService:
             found = [await self.branches.get_branch(b)
                      for b in await self.branches.all_branch_ids()]
         else:
-            found = await ProblemRepository(self.db).branches_of_member(actor.user_id)
+            found = await self.branches.branches.branches_of_member(actor.user_id)
         return [b for b in found if await self.branches.is_admin(b.id, actor)]
 
     async def create_link(self, actor: Actor, branch_no: int | None = None) -> Link:

@@ -56,6 +56,17 @@ KIND_POLICY: dict[str, Delivery] = {
     "backlog_warning": Delivery.PERSONAL,
     "account_alert": Delivery.PERSONAL,  # to superusers: an account dropped or is paused
     "friend_greeting": Delivery.PERSONAL,
+    "wish_match": Delivery.PERSONAL,  # a new wish may suit your skills (the wish is public)
+    "area_wish": Delivery.PERSONAL,  # a wish from your responsibility area (public text)
+    "area_problem": Delivery.PERSONAL,  # a group-raised, named problem from your area: what
+    #                                     the group sees; private and anonymous ones are not told
+    "post_assigned": Delivery.PERSONAL,
+    "task_assigned": Delivery.PERSONAL,
+    "task_reminder": Delivery.PERSONAL,
+    "task_overdue": Delivery.PERSONAL,
+    "task_done": Delivery.PERSONAL,  # to the publisher and the floor's 组长: please confirm
+    "task_confirmed": Delivery.PERSONAL,
+    "task_returned": Delivery.PERSONAL,
 }
 
 

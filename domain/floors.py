@@ -69,3 +69,39 @@ def floor_key(floor: str | None) -> tuple:
     if number is not None:
         return (0, number, "")
     return (1, 0, floor) if floor else (2, 0, "")
+
+
+_DORM_NUMBER = re.compile(r"^([A-Z]*)([0-9]{1,6})$")
+_RANGE_DASH = re.compile(r"\s*[-–—~～至到]\s*")
+
+
+def dorm_parts(dorm: str | None) -> tuple[str, int] | None:
+    """``A301`` → ("A", 301): a dorm as letters then a number; None for other names."""
+    match = _DORM_NUMBER.match(normalize_dorm(dorm) or "")
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def parse_dorm_range(text: str | None) -> tuple[str, str] | None:
+    """``301-310`` / ``301–310`` / ``301至310`` / ``305`` → (first, last) as normalised dorms;
+    None for no text. Both ends need the same letters; the first may not exceed the last."""
+    if text is None or not text.strip():
+        return None
+    ends = _RANGE_DASH.split(unicodedata.normalize("NFKC", text).strip())
+    if len(ends) == 1:
+        ends = [ends[0], ends[0]]
+    if len(ends) != 2:
+        raise ValueError(text)
+    low, high = dorm_parts(ends[0]), dorm_parts(ends[1])
+    if low is None or high is None or low[0] != high[0] or low[1] > high[1]:
+        raise ValueError(text)
+    return normalize_dorm(ends[0]), normalize_dorm(ends[1])
+
+
+def dorm_in_range(dorm: str | None, first: str | None, last: str | None) -> bool:
+    """Whether ``dorm`` is in ``first``–``last`` (both None: every dorm, even none)."""
+    if first is None or last is None:
+        return True
+    parts, low, high = dorm_parts(dorm), dorm_parts(first), dorm_parts(last)
+    if parts is None or low is None or high is None:
+        return False
+    return parts[0] == low[0] and low[1] <= parts[1] <= high[1]

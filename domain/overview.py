@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from config import BranchConfig
@@ -11,6 +11,7 @@ from domain.models import Member, Wish
 from domain.points import PointsSummary, summary_of
 from storage.database import Database
 from storage.overview import member_overview_sync
+from storage.posts import PostRow
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class Overview:
     wishes: list[Wish]
     claims: list[Wish]
     removed: Member | None = None  # the profile an admin removed (/成员 移除)
+    skills: list[str] = field(default_factory=list)
+    matching: bool = True  # told of wishes that suit the skills
+    posts: list[PostRow] = field(default_factory=list)
 
 
 class OverviewService:
@@ -42,4 +46,6 @@ class OverviewService:
             removed=None if active else found,
             summary=summary_of(user_id, term, data["breakdown"], data["standing"]),
             partner=data["partner"], wishes=data["wishes"], claims=data["claims"],
+            skills=data["skills"], matching=data["matching"],
+            posts=data["posts"] if active else [],
         )

@@ -396,12 +396,18 @@ class PollService:
 
     async def _to_other_groups(self, poll: PollRow, group_id: int | None, content: str,
                                kind: str, key: str) -> int:
-        """Queue ``content`` to the branch's groups other than ``group_id`` (which was
-        answered directly)."""
-        queued = 0
-        for gid in await self.branches.groups(poll.branch_id):
-            if gid != group_id and await self.outbox.to_group(
-                    gid, [text_segment(content)], kind, branch_id=poll.branch_id,
-                    dedupe_key=f"{key}:{gid}"):
-                queued += 1
-        return queued
+        return await to_other_groups(self.branches, self.outbox, poll.branch_id, group_id,
+                                     content, kind, key)
+
+
+async def to_other_groups(branches: BranchService, outbox: OutboxService, branch_id: int,
+                          group_id: int | None, content: str, kind: str, key: str) -> int:
+    """Queue ``content`` to the branch's groups other than ``group_id`` (which was answered
+    directly); returns how many were queued. Polls and surveys announce themselves so."""
+    queued = 0
+    for gid in await branches.groups(branch_id):
+        if gid != group_id and await outbox.to_group(
+                gid, [text_segment(content)], kind, branch_id=branch_id,
+                dedupe_key=f"{key}:{gid}"):
+            queued += 1
+    return queued

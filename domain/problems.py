@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from config import BranchConfig
@@ -227,6 +227,9 @@ class ProblemService:
         self.points = points
         self.outbox = outbox
         self.repo = ProblemRepository(db)
+        # run inside the transaction that records a new problem (the responsibility area's
+        # notice)
+        self.on_raised: list[Callable[[Problem], Awaitable[None]]] = []
 
     # who is asking -----------------------------------------------------------------------
 
@@ -239,20 +242,10 @@ class ProblemService:
     async def branch_for_private(self, user_id: int, branch_no: int | None = None) -> Branch:
         """The branch of a private submission: the one the person is registered in, or the one
         named (``支部#N``) when there are several."""
-        mine = await self.repo.branches_of_member(user_id)
-        if branch_no is not None:
-            for branch in mine:
-                if branch.id == branch_no:
-                    return branch
-            raise NotFound(f"你没有在支部 #{branch_no} 登记。")
-        if not mine:
-            raise DomainError("你还没有在任何支部登记，无法私聊反映。请先在支部群里发送 "
-                              "/登记 <姓名>，或直接在群里 /反映。")
-        if len(mine) > 1:
-            listed = "、".join(f"#{b.id} {b.name}" for b in mine)
-            raise DomainError(f"你在多个支部登记了（{listed}），请写明支部，例如："
-                              f"/反映 支部#{mine[0].id} <内容>")
-        return mine[0]
+        return await self.branches.own_branch(
+            user_id, branch_no, example="/反映 支部#{n} <内容>",
+            unregistered="你还没有在任何支部登记，无法私聊反映。请先在支部群里发送 "
+                         "/登记 <姓名>，或直接在群里 /反映。")
 
     # reading -----------------------------------------------------------------------------
 
@@ -297,14 +290,17 @@ class ProblemService:
         category, content = split_category(text, self.settings.problem_categories)
         content = require_text(content, self.settings.problem_max_length, "反映内容")
         now = self.clock.timestamp()
-        async with self.db.transaction():
+        async with self.db.transaction():  # the problem and the notices it causes
             problem_id = await self.repo.create(branch_id, group_id, reporter_id, category,
                                                 content, anonymous, now)
             await self.repo.add_event(problem_id, reporter_id, "反映",
                                       "匿名" if anonymous else None, now)
+            problem = await self.get(branch_id, problem_id)
+            for hook in self.on_raised:
+                await hook(problem)
         log.info("problem #%s raised in branch #%s (%s, private=%s, anonymous=%s)",
                  problem_id, branch_id, category, group_id is None, anonymous)
-        return await self.get(branch_id, problem_id)
+        return problem
 
     async def take_on(self, branch_id: int, problem_id: int, actor: Actor,
                       handler_id: int | None = None) -> Problem:

@@ -27,15 +27,27 @@ Definitions (the README repeats them):
   in either term. Also per category.
 - 投票与问卷 (created in the term): 投票举办 = polls started; 投票平均参与率 = the mean over those
   polls of 参与率 (people with an active profile who voted / active profiles now, as
-  ``domain.polls.turnout``); 问卷发放 = surveys started; 问卷回收率 = Σ invited people who answered
-  / Σ invited people (a survey tied to a session invites its check-ins, to a wish its wisher,
-  otherwise the active profiles: ``domain.surveys.invitees``); 问卷满意度 = over every answer to
+  ``domain.polls.turnout``); 问卷发放 = surveys started; 问卷回收率 = Σ people reached who
+  answered / Σ people reached (those sent an invitation — a survey tied to a session invites
+  its check-ins, to a wish its wisher, otherwise the active profiles when it starts — and anyone
+  who answered without one: ``domain.surveys.response_figures``); 问卷满意度 = over every answer to
   the overall-score question of 满意度 surveys, the mean (1–5) and the share of 4–5
   (``domain.surveys.satisfaction_mean`` / ``satisfied_share``).
+- 服务 (service, counted by when it was confirmed): a member's service in a term =
+  ``service_weight_task`` × their task assignments confirmed in it + ``service_weight_wish`` ×
+  wishes they helped that became 已完成 in it + ``service_weight_problem`` × problems they
+  handled that became 已办结 in it. 党员服务达标率 = eligible members whose service ≥
+  ``service_standard`` / eligible members (also per floor: <楼层>服务达标率); 服务来源 = the three
+  counts summed over the term's members, and the weighted total; 岗位 = per kind of post, the
+  term's members holding one and how many of them reached the standard (an ended term reads
+  the posts frozen when it ended).
+- 匹配 (wishes posted in the term that were claimed): 匹配认领占比 = those whose first claim was
+  by a member matching had told of the wish / those claimed; 认领用时 = the median hours from
+  posting to the first claim, against the previous term's (提速 = ``improvement``).
 - Membership (成员, 身份构成, per floor, eligible, 积分前三): an ended term reads the membership
   frozen when the next term started (``term_members``); the current term today's profiles.
-  Removed members are never on the 积分前三. 达标率, 平均出勤率 and 满意度 also show the previous
-  term's value and the change in percentage points.
+  Removed members are never on the 积分前三. 达标率 (积分 and 服务, per floor too for 服务),
+  平均出勤率 and 满意度 also show the previous term's value and the change in percentage points.
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 from config import IDENTITIES, BranchConfig
 from domain.branches import Actor, BranchService
@@ -53,6 +66,7 @@ from domain.floors import floor_key
 from domain.models import Member, Term
 from domain.points import ranked_rows
 from domain.polls import turnout
+from domain.posts import KIND_SHORT, KINDS
 from domain.problems import target_seconds
 from domain.surveys import response_figures, response_rate, satisfaction_mean, satisfied_share
 from domain.wording import eligible_word
@@ -272,6 +286,108 @@ class VoteFigures:
 
 
 @dataclass(frozen=True)
+class ServiceCount:
+    """One member's service in a term, by source."""
+
+    tasks: int = 0  # task assignments confirmed
+    wishes: int = 0  # wishes helped to 已完成
+    problems: int = 0  # problems handled to 已办结
+
+    def weighted(self, settings: BranchConfig) -> int:
+        return (settings.service_weight_task * self.tasks
+                + settings.service_weight_wish * self.wishes
+                + settings.service_weight_problem * self.problems)
+
+    def __add__(self, other: ServiceCount) -> ServiceCount:
+        return ServiceCount(self.tasks + other.tasks, self.wishes + other.wishes,
+                            self.problems + other.problems)
+
+
+@dataclass(frozen=True)
+class ServiceFloor:
+    floor: str
+    eligible: int
+    reaching: int
+
+    @property
+    def compliance(self) -> float | None:
+        return ratio(self.reaching, self.eligible)
+
+
+@dataclass(frozen=True)
+class ServiceFigures:
+    """The service standard of a term (see the module docstring for each definition)."""
+
+    standard: int
+    eligible: int = 0
+    reaching: int = 0
+    floors: tuple[ServiceFloor, ...] = ()
+    total: ServiceCount = ServiceCount()
+    weighted: int = 0
+    posts: tuple[tuple[str, int, int], ...] = ()  # (kind label, holders, reaching)
+
+    @property
+    def compliance(self) -> float | None:
+        return ratio(self.reaching, self.eligible)
+
+    def rows(self, trend: TermTrend | None) -> list[tuple[str, str]]:
+        before = trend.service if trend else None
+        rows = [("党员服务达标率", f"{percent(self.compliance)}（{self.reaching}/{self.eligible} "
+                              f"人服务达到 {self.standard}）"
+                 + change(self.compliance, before, trend))]
+        for floor in self.floors:
+            earlier = trend.service_floors.get(floor.floor) if trend else None
+            rows.append((f"{floor.floor}服务达标率",
+                         f"{percent(floor.compliance)}（{floor.reaching}/{floor.eligible} 人）"
+                         + change(floor.compliance, earlier, trend)))
+        t = self.total
+        rows.append(("服务来源", f"任务 {t.tasks} 次，心愿 {t.wishes} 次，民情 {t.problems} 次"
+                              f"（加权合计 {self.weighted}）"))
+        rows.append(("岗位", "，".join(f"{label} {held} 人（服务达标 {reached}）"
+                                     for label, held, reached in self.posts) or "—"))
+        return rows
+
+
+@dataclass(frozen=True)
+class MatchFigures:
+    """Wishes matched to members (see the module docstring for each definition)."""
+
+    claimed: int = 0
+    by_notified: int = 0
+    claim_hours: tuple[float, ...] = ()
+    previous_claim_hours: tuple[float, ...] | None = None  # None: no previous term
+
+    @property
+    def notified_share(self) -> float | None:
+        return ratio(self.by_notified, self.claimed)
+
+    @property
+    def claim_median(self) -> float | None:
+        return median(self.claim_hours)
+
+    @property
+    def previous_claim_median(self) -> float | None:
+        return median(self.previous_claim_hours or ())
+
+    @property
+    def claim_improvement(self) -> float | None:
+        return improvement(self.previous_claim_median, self.claim_median)
+
+    def rows(self) -> list[tuple[str, str]]:
+        timing = (f"中位 {hours(self.claim_median)}（{len(self.claim_hours)} 个）"
+                  if self.claim_hours else "—")
+        if self.previous_claim_hours is not None:
+            timing += f"；上学期 {hours(self.previous_claim_median)}"
+            if self.claim_improvement is not None:
+                timing += f"，提速 {percent(self.claim_improvement)}"
+        return [
+            ("匹配认领占比", f"{percent(self.notified_share)}（{self.by_notified}/{self.claimed} 个"
+                         "被认领的心愿由收到匹配通知的成员认领）"),
+            ("认领用时", timing),
+        ]
+
+
+@dataclass(frozen=True)
 class FloorFigures:
     floor: str
     members: int
@@ -292,6 +408,8 @@ class TermTrend:
     compliance: float | None
     average_attendance: float | None
     satisfaction: float | None
+    service: float | None = None  # 党员服务达标率
+    service_floors: dict[str, float | None] = field(default_factory=dict)
 
 
 def delta_points(now: float | None, before: float | None) -> str | None:
@@ -380,6 +498,11 @@ class Report:
     problems: ProblemFigures = field(default_factory=ProblemFigures)
     votes: VoteFigures = field(default_factory=VoteFigures)
     activities: list = field(default_factory=list)  # KindFigures per kind (domain.activities)
+    service: ServiceFigures | None = None
+    service_counts: dict[int, ServiceCount] = field(default_factory=dict)  # per member
+    posts: list = field(default_factory=list)  # the term's posts (storage.posts.PostRow)
+    tasks: Any = None  # TaskFigures (domain.tasks)
+    matching: MatchFigures = field(default_factory=MatchFigures)
 
     @property
     def coverage(self) -> float | None:
@@ -415,6 +538,7 @@ class Report:
             ("满意度", f"{percent(self.satisfaction)}（{self.wishes_satisfied}/"
                      f"{self.wishes_rated} 个评价 ≥4 分）"
                      + change(self.satisfaction, before and before.satisfaction, before)),
+            *self.matching.rows(),
             ("导学举办", f"{self.sessions_held} 场"),
             ("平均出勤率", percent(self.average_attendance)
              + change(self.average_attendance, before and before.average_attendance, before)),
@@ -431,6 +555,10 @@ class Report:
         top = "；".join(f"第{rank}名 {self.names.get(uid, uid)} {pts} 分"
                        for rank, uid, pts in self.top)
         rows.append(("积分前三", top or "—"))
+        if self.service is not None:
+            rows += self.service.rows(before)
+        if self.tasks is not None:
+            rows += self.tasks.rows()
         rows += self.problems.rows()
         rows += [kind.row() for kind in self.activities]
         rows += self.votes.rows()
@@ -447,6 +575,8 @@ class ReportService:
         self.repo = ReportRepository(db)
         self.ledger = LedgerRepository(db)
         self.activities = None  # the ActivityService, set when the services are wired
+        self.posts = None  # the PostService, likewise
+        self.tasks = None  # the TaskService, likewise
 
     def eligible(self, members: list[Member]) -> list[Member]:
         return [m for m in members if m.identity in self.settings.wish_claim_identities]
@@ -525,6 +655,8 @@ class ReportService:
             for name, group in sorted(floors.items(), key=lambda f: floor_key(f[0]))
         ]
         problems = await self.problem_figures(branch_id, term, since, until)
+        counts = await self.service_counts(branch_id, since, until)
+        posts = await self.posts.of_term(branch_id, term) if self.posts is not None else []
         return Report(
             branch_id=branch_id, branch_name=branch.name, term=term, since=since, until=until,
             members=len(members), by_identity=by_identity, floors=floor_figures,
@@ -543,7 +675,67 @@ class ReportService:
             activities=await self.activities.figures(branch_id, since, until)
             if self.activities is not None else [],
             votes=await self.vote_figures(branch_id, since, until),
+            service=self.service_figures(members, counts, posts),
+            service_counts=counts, posts=posts,
+            tasks=await self.tasks.figures(branch_id, since, until)
+            if self.tasks is not None else None,
+            matching=await self.match_figures(branch_id, term, since, until),
         )
+
+    # service (服务达标) ------------------------------------------------------------------------
+
+    async def service_counts(self, branch_id: int, since: int,
+                             until: int) -> dict[int, ServiceCount]:
+        """Per person, service confirmed in [since, until) by source."""
+        tasks = await self.tasks.repo.confirmed_by_person(branch_id, since, until) \
+            if self.tasks is not None else {}
+        wishes = await self.repo.wishes_helped(branch_id, since, until)
+        problems = await self.repo.problems_handled(branch_id, since, until)
+        return {uid: ServiceCount(tasks.get(uid, 0), wishes.get(uid, 0), problems.get(uid, 0))
+                for uid in {*tasks, *wishes, *problems}}
+
+    def reaches_service(self, count: ServiceCount | None) -> bool:
+        """Whether a term's service reaches ``service_standard`` (达标)."""
+        return (count or ServiceCount()).weighted(self.settings) >= self.settings.service_standard
+
+    def service_figures(self, members: list[Member], counts: dict[int, ServiceCount],
+                        posts: list) -> ServiceFigures:
+        """党员服务达标率 overall and per floor, the sources, and the posts (module docstring)."""
+        eligible = self.eligible(members)
+        reaching = {m.user_id for m in eligible if self.reaches_service(counts.get(m.user_id))}
+        floors: dict[str | None, list[Member]] = {}
+        for m in eligible:
+            floors.setdefault(m.floor, []).append(m)
+        total = sum((counts.get(m.user_id, ServiceCount()) for m in members), ServiceCount())
+        counted = {m.user_id for m in members}
+        by_kind = []
+        for kind in KINDS:
+            holders = {p.user_id for p in posts if p.kind == kind and p.user_id in counted}
+            if holders:
+                by_kind.append((KIND_SHORT[kind], len(holders),
+                                sum(self.reaches_service(counts.get(u)) for u in holders)))
+        return ServiceFigures(
+            standard=self.settings.service_standard, eligible=len(eligible),
+            reaching=len(reaching),
+            floors=tuple(ServiceFloor(name or "未填楼层", len(group),
+                                      sum(m.user_id in reaching for m in group))
+                         for name, group in sorted(floors.items(), key=lambda f: floor_key(f[0]))),
+            total=total, weighted=total.weighted(self.settings), posts=tuple(by_kind))
+
+    async def match_figures(self, branch_id: int, term: Term, since: int,
+                            until: int) -> MatchFigures:
+        """匹配认领占比 and 认领用时 of the wishes posted in the term, and the previous term's
+        认领用时."""
+        claims = await self.repo.first_claims(branch_id, since, until)
+        earlier = [t for t in await self.branches.terms(branch_id) if t.id < term.id]
+        previous = None
+        if earlier:
+            last = earlier[-1]
+            end = last.ended_at if last.ended_at is not None else term.started_at
+            previous = _sorted_hours(c["seconds"] for c in
+                                     await self.repo.first_claims(branch_id, last.started_at, end))
+        return MatchFigures(len(claims), sum(bool(c["notified"]) for c in claims),
+                            _sorted_hours(c["seconds"] for c in claims), previous)
 
     async def membership(self, branch_id: int, term: Term) -> Membership:
         """An ended term's frozen membership (kept when the next term started); the current
@@ -594,9 +786,14 @@ class ReportService:
         came = await floors.frozen_attendance(last.id, [s["id"] for s in held], identities)
         rates = [n / len(ids) for n in came] if ids else []  # as ``_attendance`` counts
         wishes = await self.repo.wish_figures(branch_id, last.started_at, until)
+        frozen, _ = await floors.frozen(branch_id, last.id)
+        members = [m for m in frozen if m.active]
+        service = self.service_figures(
+            members, await self.service_counts(branch_id, last.started_at, until), [])
         return TermTrend(last.name, ratio(reaching, len(ids)),
                          sum(rates) / len(rates) if rates else None,
-                         ratio(wishes["satisfied"], wishes["rated"]))
+                         ratio(wishes["satisfied"], wishes["rated"]), service.compliance,
+                         {f.floor: f.compliance for f in service.floors})
 
     async def vote_figures(self, branch_id: int, since: int, until: int) -> VoteFigures:
         """The 投票与问卷 figures of polls and surveys created in [since, until)."""

@@ -8,8 +8,12 @@ skip the refused rows; a failure half-way rolls every row back.
 Rules: columns are found by their header, in any order (a title row above the header is fine);
 姓名 and QQ are required. Floors and dorms are written as ``/登记`` writes them (``3`` →
 ``3楼``). A blank 身份, 楼层 or 宿舍 cell leaves what the profile has (a new profile starts as
-群众). The 职务 column, when the file has it, is authoritative: a blank cell means neither 支委
-nor 书记. Nobody is removed by an import.
+群众). Only a stage of joining the Party (入党积极分子, 发展对象, 预备党员, 正式党员) changes a
+recorded identity: 群众 or 共青团员 (a 政治面貌 column says 共青团员 for students who are activists)
+never lowers a stage already recorded, and the plan says which rows kept theirs. The 职务 column,
+when the file has it, is authoritative: a blank cell means neither 支委 nor 书记. Nobody is
+removed by an import. Rows after the table's last row with a QQ number that have none (a
+footer such as "制表人：…") are not members and are skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -44,6 +49,8 @@ IDENTITY_WORDS = {
     "中共党员": "正式党员", "党员": "正式党员", "中共正式党员": "正式党员",
     "中共预备党员": "预备党员", "积极分子": "入党积极分子", "共青团员": "群众", "团员": "群众",
 }
+# What a roster cell may say without naming a stage of joining the Party: it never lowers one.
+NOT_A_STAGE = "群众"
 _NO_POST = {"", "无", "-", "—", "成员", "党员", "普通党员", "群众"}
 _POST_SPLIT = re.compile(r"[、,，/;；\s]+")
 _QQ = re.compile(r"^[1-9]\d{4,11}$")
@@ -153,6 +160,7 @@ class RosterRow:
     dorm: str | None
     is_secretary: bool | None
     is_committee: bool | None
+    identity_word: str = ""  # the 身份 cell as written (共青团员, 中共党员…)
 
 
 @dataclass(frozen=True)
@@ -214,11 +222,16 @@ def parse_roster(table: Table, settings: BranchConfig) -> ParsedRoster:
         c = columns.get(key)
         return clean_text(cells[c]).strip() if c is not None and c < len(cells) else ""
 
-    for line, cells in table[header_at + 1:]:
-        if not any(str(c).strip() for c in cells):
-            continue
-        name, qq = cell(cells, "name"), re.sub(r"\s", "", cell(cells, "qq"))
-        qq = qq[:-2] if qq.endswith(".0") else qq
+    def qq_of(cells: list[str]) -> str:  # full-width digits folded, as floors and dorms are
+        qq = re.sub(r"\s", "", unicodedata.normalize("NFKC", cell(cells, "qq")))
+        return qq[:-2] if qq.endswith(".0") else qq
+
+    body = [(line, cells) for line, cells in table[header_at + 1:]
+            if any(str(c).strip() for c in cells)]
+    while body and not qq_of(body[-1][1]):  # a footer below the table (制表人：…), no QQ
+        body.pop()
+    for line, cells in body:
+        name, qq = cell(cells, "name"), qq_of(cells)
         who = name or qq
         identity_text, floor, dorm = cell(cells, "identity"), cell(cells, "floor"), cell(cells,
                                                                                           "dorm")
@@ -248,7 +261,7 @@ def parse_roster(table: Table, settings: BranchConfig) -> ParsedRoster:
             line=line, user_id=user_id, name=name,
             identity=IDENTITY_WORDS[identity_text] if identity_text else None,
             floor=normalize_floor(floor) or None, dorm=normalize_dorm(dorm) or None,
-            is_secretary=post[0], is_committee=post[1],
+            is_secretary=post[0], is_committee=post[1], identity_word=identity_text,
         ))
     duplicates = {uid: lines for uid, lines in lines_of.items() if len(lines) > 1}
     if duplicates:
@@ -279,6 +292,14 @@ class RosterChange:
     reactivated: bool = False
 
 
+@dataclass(frozen=True)
+class KeptStage:
+    """A row whose 身份 cell did not name a stage, so the recorded stage was kept."""
+
+    row: RosterRow
+    stage: str  # the identity kept
+
+
 @dataclass
 class RosterPlan:
     """What an import would do (or did)."""
@@ -288,6 +309,7 @@ class RosterPlan:
     unchanged: list[RosterRow] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     absent: list[Member] = field(default_factory=list)  # in the branch, not in the file
+    kept_stage: list[KeptStage] = field(default_factory=list)
     applied: bool = False
 
     @property
@@ -318,6 +340,10 @@ class RosterPlan:
                        for c in self.added])
         section("更新", [f"第 {c.row.line} 行 {c.write.name}（{c.write.user_id}）："
                        + "，".join(c.changes) for c in self.changed])
+        section("保留身份（表中写的不是入党阶段，不会降低已登记的身份；确需改为群众请用 "
+                "/成员 设置）", [f"第 {k.row.line} 行 {k.row.name}（{k.row.user_id}）：表中"
+                               f"“{k.row.identity_word}”，保持 {k.stage}"
+                               for k in self.kept_stage])
         if self.absent:
             out.append(f"支部里另有 {len(self.absent)} 人不在名册中，保持不变"
                        "（导入不会移除任何人，移除请用 /成员 移除）。")
@@ -343,11 +369,16 @@ def plan_roster(parsed: ParsedRoster, existing: Iterable[Member], branch_id: int
     for row in parsed.rows:
         in_file.add(row.user_id)
         before = keep = by_id.get(row.user_id)
+        identity = row.identity or (keep.identity if keep else NOT_A_STAGE)
+        if keep is not None and identity == NOT_A_STAGE and keep.identity != NOT_A_STAGE:
+            identity = keep.identity  # 群众/共青团员 never lowers a recorded stage
+            if row.identity is not None:
+                plan.kept_stage.append(KeptStage(row, identity))
         write = RosterWrite(
             branch_id=branch_id, user_id=row.user_id, name=row.name,
             floor=row.floor if row.floor is not None else (keep.floor if keep else None),
             dorm=row.dorm if row.dorm is not None else (keep.dorm if keep else None),
-            identity=row.identity or (keep.identity if keep else "群众"),
+            identity=identity,
             is_secretary=(row.is_secretary if row.is_secretary is not None
                           else bool(keep and keep.active and keep.is_secretary)),
             is_committee=(row.is_committee if row.is_committee is not None

@@ -15,11 +15,13 @@ from domain.outbox import OutboxService
 from domain.overview import OverviewService
 from domain.points import PointsService
 from domain.polls import PollService
+from domain.posts import PostService
 from domain.problems import ProblemService
 from domain.reminders import ReminderService
 from domain.report import ReportService
 from domain.sessions import SessionService
 from domain.surveys import SurveyService
+from domain.tasks import TaskService
 from domain.wishes import WishService
 from storage.database import Database
 
@@ -44,6 +46,8 @@ class Services:
     surveys: SurveyService
     accounts: Accounts
     dashboard: DashboardService
+    posts: PostService
+    tasks: TaskService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -68,11 +72,17 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     problems = ProblemService(db, settings, clock, branches, points, outbox)
     polls = PollService(db, settings, clock, branches, outbox)
     surveys = SurveyService(db, settings, clock, branches, outbox, sessions, wishes)
+    posts = PostService(db, settings, clock, branches, outbox)
+    branches.term_ending.append(posts.freeze_term)  # posts are part of the frozen membership
+    wishes.on_posted.append(posts.tell_area_of_wish)  # a wish or problem from an area's dorms
+    problems.on_raised.append(posts.tell_area_of_problem)
+    tasks = TaskService(db, settings, clock, branches, points, outbox, posts)
+    reports.posts, reports.tasks = posts, tasks
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
                     activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings), polls=polls, surveys=surveys,
+                    guard=CommandGuard(settings), polls=polls, surveys=surveys, posts=posts,
+                    tasks=tasks, dashboard=DashboardService(db, settings, clock, branches),
                     accounts=Accounts(settings.risk_failures, settings.risk_pause_seconds,
-                                      settings.risk_pause_max_seconds),
-                    dashboard=DashboardService(db, settings, clock, branches))
+                                      settings.risk_pause_max_seconds))

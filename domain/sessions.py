@@ -64,17 +64,18 @@ class NoteResult:
 # check-in answers (issue 13)
 REGISTER_FIRST = "你还没有在支部登记，请先在支部群里发送 /登记 <姓名> [楼层] [宿舍]，再签到。"
 CODE_EXPIRED = "签到码已更新，请看现场屏幕上的最新签到码。"
-LEADER_REASON = "导学人到场"  # the reason on the leader's automatic check-in (no operator)
 
 
 @dataclass(frozen=True)
 class ScreenState:
-    """What the screen page (投屏页) shows now; only OPEN carries anything of the session."""
+    """What the screen page (投屏页) shows now: OPEN carries the code and the count; WAITING
+    only the session (its label and topic) and when check-in opens; the others nothing."""
 
     status: ScreenStatus
     session: SessionRow | None = None
     code: CodeNow | None = None  # None while open: a session without a code (无码)
     count: int = 0
+    opens_at: int | None = None  # WAITING: when check-in opens
 
 
 def new_code() -> str:
@@ -82,8 +83,18 @@ def new_code() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
+def role_of_kind(kind: str) -> str:
+    """What the leader of an activity of ``kind`` is called: 导学人 for 导学, else 负责人."""
+    return "导学人" if kind == "导学" else "负责人"
+
+
 def role_word(session: SessionRow) -> str:
-    return "导学人" if session.kind == "导学" else "负责人"
+    return role_of_kind(session.kind)
+
+
+def leader_reason(session: SessionRow) -> str:
+    """The reason on the leader's automatic check-in (no operator): 导学人到场, 负责人到场."""
+    return f"{role_word(session)}到场"
 
 
 def percent(rate: float | None) -> str:
@@ -127,7 +138,7 @@ class SessionService:
         if actor.user_id == session.leader_id:
             return
         if not await self.branches.is_admin(session.branch_id, actor):
-            raise Forbidden("只有支委、书记、群管理员或本场导学人可以这样做。")
+            raise Forbidden(f"只有支委、书记、群管理员或本场{role_word(session)}可以这样做。")
 
     # scheduling --------------------------------------------------------------------------
 
@@ -161,7 +172,7 @@ class SessionService:
                 leader_id = actor.user_id
         leader = await self.branches.member(branch_id, leader_id)
         if leader_id != actor.user_id and not self.is_eligible(leader):
-            role = "导学人" if kind == "导学" else "负责人"
+            role = role_of_kind(kind)
             raise DomainError(f"{leader_id} 不能担任{role}：需要在本支部登记，且为入党积极分子"
                               "及以上身份或支委。")
         now = self.clock.timestamp()
@@ -214,7 +225,7 @@ class SessionService:
             await self.branches.is_admin(session.branch_id, actor)
         ):
             await self._require_visible(session, actor)
-            raise Forbidden("签到码只发给本场导学人、发起人和管理员。")
+            raise Forbidden(f"签到码只发给本场{role_word(session)}、发起人和管理员。")
         if actor.user_id == session.leader_id:
             await self.ensure_leader_present(session)
         return session
@@ -339,14 +350,15 @@ class SessionService:
             return CheckinResult(session, False, at, 0)
         if decision == "locked":
             raise Forbidden(f"签到码错误已达 {limit} 次，你在{session.label} 的签到已锁定，"
-                            "请联系导学人或支委补签。")
+                            f"请联系{role_word(session)}或支委补签。")
         if decision == "need_code":
             raise DomainError(f"请发送 /签到 <{self.settings.checkin_code_digits}位签到码>，"
-                              "签到码在导学现场的屏幕上；建议私聊我发送。")
+                              "签到码在活动现场的屏幕上；建议私聊我发送。")
         if decision == "expired":
             raise DomainError(CODE_EXPIRED)
         if wrong >= limit:
-            raise Forbidden(f"签到码不对，已错 {limit} 次，签到已锁定，请联系导学人补签。")
+            raise Forbidden(f"签到码不对，已错 {limit} 次，签到已锁定，"
+                            f"请联系{role_word(session)}或支委补签。")
         raise DomainError(f"签到码不对，还可以再试 {limit - wrong} 次。")
 
     # rotating codes, the screen page and the leader ---------------------------------------
@@ -370,19 +382,22 @@ class SessionService:
         status = screen_status(session is not None,
                                session is not None and session.state != "scheduled",
                                self.clock.timestamp(), opens, closes)
+        if status is ScreenStatus.WAITING:  # the link's holder may see what and when, no code
+            return ScreenState(status, session, opens_at=opens)
         if status is not ScreenStatus.OPEN:
             return ScreenState(status)
-        await self.ensure_leader_present(session)
         count = (await self.repo.checkin_counts([session.id])).get(session.id, 0)
         return ScreenState(status, session, self.code_now(session), count)
 
     async def ensure_leader_present(self, session: SessionRow) -> bool:
-        """Count the leader present once the check-in window is open (they run the session).
-
-        Called when the screen page is shown, when the leader asks for the code, and before
-        the summary; once per session. A leader without a profile in the branch is skipped.
+        """Count the leader present (they run the session), once the check-in window is open:
+        when the leader asks for the code themselves, and when check-in closes (before the
+        summary) unless an admin marked the leader absent. Showing the screen page books
+        nothing: anyone with the link may open it. Once per session; a leader without a
+        profile in the branch is skipped. (A leader's own ``/签到`` is an ordinary check-in.)
         """
         if (session.id in self._leader_booked or session.state != "scheduled"
+                or session.leader_absent_by is not None
                 or self.clock.timestamp() < self.window(session)[0]):
             return False
         self._leader_booked.add(session.id)
@@ -391,9 +406,31 @@ class SessionService:
         decision, _, _ = await self._attempt(
             session, session.leader_id,
             lambda checked_at, _wrong: "already" if checked_at else "record",
-            "manual", None, LEADER_REASON,
+            "manual", None, leader_reason(session),
         )
         return decision == "record"
+
+    async def mark_leader_absent(self, branch_id: int, actor: Actor, session_id: int,
+                                 user_id: int) -> SessionRow:
+        """An admin says the leader was not there: they are not counted present when check-in
+        closes. Only the leader can be marked (anyone else without a check-in is absent)."""
+        await self.branches.require_admin(branch_id, actor)
+        session = await self.get(branch_id, session_id)
+        role = role_word(session)
+        if user_id != session.leader_id:
+            raise DomainError(f"只有{role}需要记缺席：{role}会被自动记为到场，"
+                              "其他人没有签到就是缺席。")
+        if session.state == "cancelled":
+            raise DomainError(f"{session.label} 已取消。")
+        if self.clock.timestamp() > self.window(session)[1]:
+            raise DomainError(f"{session.label} 的签到已经结束，出勤已定。")
+        async with self.db.transaction():
+            marked = await self.repo.mark_leader_absent(session.id, actor.user_id,
+                                                        self.clock.timestamp())
+        if not marked:
+            raise DomainError(f"{role}已经签到过{session.label}（查看签到码或自己签到），"
+                              "不能再记缺席。")
+        return await self.get(branch_id, session_id)
 
     async def _attempt(self, session: SessionRow, user_id: int, decide, method: str,
                        operator_id: int | None = None,
@@ -538,9 +575,9 @@ class SessionService:
                                              "session_leader", via_group_id=session.group_id,
                                              branch_id=session.branch_id,
                                              dedupe_key=key) is not None
+        await self.ensure_leader_present(session)  # every kind, unless marked absent
         if session.kind != "导学" and self.summary_hook is not None:
             return await self.summary_hook(session, key)
-        await self.ensure_leader_present(session)
         sheet = await self._sheet(session)
         counts = attendance_words(self.settings, len(sheet.attendees), sheet.eligible,
                                   sheet.eligible_present, percent(sheet.rate))
@@ -555,7 +592,7 @@ class SessionService:
             return f"签到码 {session.code}，请在现场公布。" if session.code else "本场无需签到码。"
         return (f"签到码每 {self.codes.period} 秒更换一次：签到开放后请在现场打开投屏页 "
                 f"{self.screen_link(session)} 投到屏幕上，或私聊我发送 /导学 签到码 "
-                f"#{session.id} 查看当前签到码。你本人会自动记为到场。")
+                f"#{session.id} 查看当前签到码（你查看签到码时即记为到场）。")
 
     async def pending_sessions(self) -> list[SessionRow]:
         grace = self.settings.misfire_grace_minutes * 60

@@ -17,7 +17,8 @@ from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
 from domain.models import WishState
-from domain.outbox import OutboxService, text_segment
+from domain.outbox import OutboxService, at_segment, text_segment
+from domain.polls import to_other_groups
 from domain.sessions import SessionService
 from domain.text import require_text
 from domain.wishes import WishService
@@ -69,12 +70,13 @@ def satisfied_share(scores: Sequence[int]) -> float | None:
 
 
 def response_rate(answered: int, invited: int) -> float | None:
-    """回收率: invited people who answered / invited people."""
+    """回收率: people reached who answered / people reached."""
     return None if not invited else answered / invited
 
 
 async def invitees(repo: SurveyRepository, survey: SurveyRow) -> list[int]:
-    """Who is asked: a session's check-ins, a wish's wisher, else the branch's active profiles."""
+    """Who is asked (and may answer): a session's check-ins, a wish's wisher, else the
+    branch's active profiles."""
     if survey.link_kind == "session":
         return await repo.session_participants(survey.link_id)
     if survey.link_kind == "wish":
@@ -84,10 +86,12 @@ async def invitees(repo: SurveyRepository, survey: SurveyRow) -> list[int]:
 
 
 async def response_figures(repo: SurveyRepository, survey: SurveyRow) -> tuple[int, int]:
-    """(invited people who answered, invited people) of one survey."""
-    invited = set(await invitees(repo, survey))
-    answered = set(await repo.respondents(survey)) & invited
-    return len(answered), len(invited)
+    """(people reached who answered, people reached) of one survey. Reached: those sent an
+    invitation (recorded as it was queued: privately, or an @-mention in a group when a
+    private message cannot be delivered), and anyone who answered without one."""
+    answered = set(await repo.respondents(survey))
+    reached = set(await repo.invited(survey.id)) | answered
+    return len(answered), len(reached)
 
 
 # parsing ----------------------------------------------------------------------------------
@@ -224,7 +228,8 @@ class AnswerSheet:
     def feed(self, content: str, now: float) -> Step:
         if now > self.expires_at:
             return Step("expired", self.timeout_notice())
-        answer = unicodedata.normalize("NFKC", content or "").strip()
+        typed = (content or "").strip()  # a text answer is kept as typed (full-width ，。！)
+        answer = unicodedata.normalize("NFKC", typed)  # numbers and words matched folded
         if answer == CANCEL_WORD:
             return Step("cancelled", f"已取消问卷 #{self.survey.id} 的填写，没有保存任何回答。")
         q = self.question
@@ -233,7 +238,7 @@ class AnswerSheet:
                 return Step("retry", f"第 {q.position} 题是必答题，不能跳过。\n" + self.prompt())
             value = None
         else:
-            value, problem = self._validate(q, answer)
+            value, problem = self._validate(q, typed if q.kind == "text" else answer)
             if problem:
                 return Step("retry", problem)
         self.values.append(value)
@@ -329,8 +334,9 @@ class SurveyService:
         """A survey from its text; returns it and how many invitations were queued now."""
         await self.branches.require_admin(branch_id, actor)
         draft = parse_survey(text, self.settings)
-        title, invite_at, kind, link_id = draft.title, None, None, None
         now = self.clock.timestamp()
+        # a survey of the branch asks its active profiles, invited at once
+        title, invite_at, kind, link_id = draft.title, now, None, None
         if draft.link is not None:
             kind, _, link_id = draft.link
             label, invite_at = await self._link(branch_id, kind, link_id)
@@ -338,15 +344,25 @@ class SurveyService:
                 title = require_text(f"{title}：{label}", self.settings.survey_text_max_length,
                                      "问卷标题")
             invite_at = max(invite_at, now)
-        async with self.db.transaction():
+        async with self.db.transaction():  # the survey, its notices and invitations, or none
             survey_id = await self.repo.create(
                 branch_id=branch_id, group_id=group_id, creator_id=actor.user_id, title=title,
                 template=draft.template, anonymous=draft.anonymous, link_kind=kind,
                 link_id=link_id, invite_at=invite_at, questions=draft.questions, now=now)
-        invited = 0
-        if invite_at is not None and invite_at <= now:
-            invited = await self.invite(survey_id)
+            survey = await self.get(branch_id, survey_id)
+            invited = await self._invite(survey) if invite_at <= now else 0
+            await to_other_groups(self.branches, self.outbox, branch_id, group_id,
+                                  await self.announcement(survey), "survey_new",
+                                  f"survey:{survey_id}:new")
         return await self.get(branch_id, survey_id), invited
+
+    async def announcement(self, survey: SurveyRow) -> str:
+        """What the branch's other groups are told of a new survey."""
+        kind = "匿名" if survey.anonymous else "记名"
+        who = (f"只请{await self.link_label(survey)} 的参加者填写，"
+               if survey.link_kind else "请本支部登记的成员填写，")
+        return (f"📋 问卷 #{survey.id}「{survey.title}」（{len(survey.questions)} 题，{kind}）："
+                f"{who}私聊我发送 /问卷 填写 #{survey.id}，一题一题地回答。")
 
     async def _link(self, branch_id: int, kind: str, link_id: int) -> tuple[str, int]:
         """The linked record's label and when its participants are invited."""
@@ -419,7 +435,7 @@ class SurveyService:
         if user_id not in await invitees(self.repo, survey):
             if survey.link_kind is not None:
                 link = await self.link_label(survey)
-                raise Forbidden(f"问卷 #{survey.id} 只请{link}的参加者填写，你不在其中。")
+                raise Forbidden(f"问卷 #{survey.id} 只请{link} 的参加者填写，你不在其中。")
             raise Forbidden(f"问卷 #{survey.id} 只请本支部登记的成员填写，请先在群里 /登记。")
         if await self.repo.has_answered(survey, user_id):
             raise DomainError(f"你已经填写过问卷 #{survey.id} 了，谢谢！")
@@ -438,25 +454,43 @@ class SurveyService:
     # invitations -------------------------------------------------------------------------
 
     async def invite(self, survey_id: int) -> int:
-        """Queue the private invitations of a linked survey, once; returns how many."""
-        survey = await self.repo.get(survey_id)
-        if survey is None or survey.link_kind is None or survey.state != "open":
-            return 0
+        """Queue the private invitations of a survey, once (a linked one when its check-in
+        closes); returns how many."""
         async with self.db.transaction():
-            if not await self.repo.mark_invited(survey.id, self.clock.timestamp()):
+            survey = await self.repo.get(survey_id)
+            if survey is None or survey.state != "open":
                 return 0
+            return await self._invite(survey)
+
+    async def _invite(self, survey: SurveyRow) -> int:
+        """In the caller's transaction: claim the survey's invitation (once), record whom it
+        reaches, and queue each a private invitation — or, where a private message cannot be
+        delivered, an @-mention in a group of the branch that names only the command. The
+        creator is counted as reached but not messaged."""
+        if not await self.repo.mark_invited(survey.id, self.clock.timestamp()):
+            return 0
+        people = await invitees(self.repo, survey)
+        await self.repo.add_invitations(survey.id, people)
         via = survey.group_id
         if via is None:
             groups = await self.branches.groups(survey.branch_id)
             via = groups[0] if groups else None
         kind = "匿名" if survey.anonymous else ""
-        content = (f"你好！你参加了{await self.link_label(survey)}，请花一分钟填写{kind}问卷 "
-                   f"#{survey.id}「{survey.title}」：在这里发送 /问卷 填写 #{survey.id}。")
+        why = (f"你参加了{await self.link_label(survey)}" if survey.link_kind
+               else "支部发起了一份问卷")
+        content = (f"你好！{why}，请花一分钟填写{kind}问卷 #{survey.id}「{survey.title}」："
+                   f"在这里发送 /问卷 填写 #{survey.id}。")
         queued = 0
-        for user_id in await invitees(self.repo, survey):
+        for user_id in people:
+            if user_id == survey.creator_id:
+                continue
+            fallback = [at_segment(user_id),
+                        text_segment(f" 问卷邀请：你有一份问卷待填写，请加我为好友后私聊发送 "
+                                     f"/问卷 填写 #{survey.id}")]
             if await self.outbox.to_user(user_id, [text_segment(content)], "survey_invite",
                                          via_group_id=via, branch_id=survey.branch_id,
-                                         dedupe_key=f"survey:{survey.id}:invite:{user_id}"):
+                                         dedupe_key=f"survey:{survey.id}:invite:{user_id}",
+                                         fallback=fallback):
                 queued += 1
         log.info("survey #%s: %s invitations queued", survey.id, queued)
         return queued

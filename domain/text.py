@@ -31,6 +31,16 @@ def clean_text(text: str) -> str:
     return kept
 
 
+def shorten(content: str, size: int = 30) -> str:
+    """At most ``size`` characters, the last one … when cut."""
+    return content if len(content) <= size else content[: size - 1] + "…"
+
+
+def fold(text: str) -> str:
+    """Text as words are compared (skill tags in a wish): NFKC, case folded, no spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def require_text(text: str | None, limit: int, what: str, *, min_length: int = 1) -> str:
     """Strip ``text`` and refuse it when empty, shorter than ``min_length`` or over ``limit``."""
     cleaned = (text or "").strip()

@@ -1,7 +1,9 @@
-"""The 微心愿 closed loop: post → claim → serve → rate, with its refusals and points."""
+"""The 微心愿 closed loop: post → claim → serve → rate, with its refusals and points; a new
+wish is told privately to the members whose declared skills it matches best (``matches``)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from config import BranchConfig
@@ -11,12 +13,51 @@ from domain.errors import DomainError, Forbidden, NotFound
 from domain.models import Category, Wish, WishEvent, WishState
 from domain.outbox import OutboxService, at_segment, text_segment
 from domain.points import PointsService
-from domain.text import optional_text, require_text
+from domain.text import fold, optional_text, require_text, shorten
 from storage.database import Database
 from storage.wishes import WishRepository
 
 S = WishState
 LISTED_STATES = (S.OPEN, S.CLAIMED)
+MATCH_SNIPPET = 40  # characters of the wish in a match notice
+
+
+def skill_overlap(tags: Iterable[str], text: str) -> list[str]:
+    """The tags found in ``text`` (``高数`` in ``求高数辅导``), in the member's order."""
+    folded = fold(text)
+    return [tag for tag in tags if fold(tag) and fold(tag) in folded]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A member who could be told about a wish: eligible, matching on, under the claim limit."""
+
+    user_id: int
+    floor: str | None
+    tags: tuple[str, ...]
+    open_claims: int
+
+
+@dataclass(frozen=True)
+class Match:
+    candidate: Candidate
+    tags: tuple[str, ...]  # theirs, found in the wish
+
+    @property
+    def score(self) -> int:
+        return len(self.tags)
+
+
+def rank_matches(text: str, wisher_floor: str | None,
+                 candidates: Iterable[Candidate]) -> list[Match]:
+    """Candidates with at least one tag in ``text``, best first: more tags found, then the
+    wisher's floor, then fewer open claims (then the QQ number, so the order is stable)."""
+    found = [Match(c, tuple(skill_overlap(c.tags, text))) for c in candidates]
+    found = [m for m in found if m.score]
+    found.sort(key=lambda m: (-m.score,
+                              not (wisher_floor is not None and m.candidate.floor == wisher_floor),
+                              m.candidate.open_claims, m.candidate.user_id))
+    return found
 
 
 @dataclass(frozen=True)
@@ -44,6 +85,8 @@ class WishService:
         self.points = points
         self.outbox = outbox
         self.repo = WishRepository(db)
+        # run inside the transaction that posts a wish (the responsibility area's notice)
+        self.on_posted: list[Callable[[Wish], Awaitable[None]]] = []
 
     async def get(self, branch_id: int, wish_id: int) -> Wish:
         wish = await self.repo.get(branch_id, wish_id)
@@ -55,10 +98,49 @@ class WishService:
                    content: str) -> Wish:
         content = require_text(content, self.settings.wish_max_length, "心愿内容")
         now = self.clock.timestamp()
-        async with self.db.transaction():
+        async with self.db.transaction():  # the wish and every notice it causes, or none
             wish_id = await self.repo.create(branch_id, group_id, wisher_id, content, now)
             await self.repo.add_event(wish_id, wisher_id, "发布", None, now)
-        return await self.get(branch_id, wish_id)
+            wish = await self.get(branch_id, wish_id)
+            await self.notify_matches(wish)
+            for hook in self.on_posted:
+                await hook(wish)
+        return wish
+
+    async def matches(self, wish: Wish) -> list[Match]:
+        """The members a new wish may suit, best first (``rank_matches``), at most
+        ``match_notify``: eligible, with matching on, under the claim limit, never the wisher."""
+        if not self.settings.match_notify:
+            return []
+        rows = await self.repo.match_candidates(
+            wish.branch_id, self.settings.wish_claim_identities, wish.wisher_id,
+            self.settings.wish_max_claims)
+        wisher = await self.branches.member(wish.branch_id, wish.wisher_id)
+        candidates = [Candidate(r["user_id"], r["floor"], tuple(r["skills"].split()),
+                                r["open_claims"]) for r in rows]
+        ranked = rank_matches(wish.content, wisher.floor if wisher else None, candidates)
+        return ranked[: self.settings.match_notify]
+
+    async def notify_matches(self, wish: Wish) -> list[int]:
+        """Tell the best matches privately, once per wish and person (call inside the
+        posting transaction). Returns who was told."""
+        told = []
+        via = await self._group_of(wish)
+        snippet = shorten(wish.content, MATCH_SNIPPET)
+        for match in await self.matches(wish):
+            uid = match.candidate.user_id
+            if not await self.repo.add_match(wish.id, uid, match.score, self.clock.timestamp()):
+                continue
+            text = (f"有一个心愿可能适合你：#{wish.id} {snippet}"
+                    f"（你的特长：{'、'.join(match.tags)}），发送 /心愿 认领 #{wish.id}\n"
+                    "不想再收到这类消息可发送 /成员 特长 关闭")
+            await self.outbox.to_user(
+                uid, [text_segment(text)], "wish_match", via_group_id=via,
+                branch_id=wish.branch_id, dedupe_key=f"wish-match:{wish.id}:{uid}",
+                fallback=[at_segment(uid), text_segment(
+                    f" 有一个心愿可能适合你，请加我为好友；发送 /心愿 详情 #{wish.id} 查看")])
+            told.append(uid)
+        return told
 
     async def claim(self, branch_id: int, wish_id: int, user_id: int) -> Wish:
         """Claim an open wish. Exactly one of several racing claims wins (a conditional UPDATE)."""

@@ -98,3 +98,26 @@ def word(tokens: list[Token], index: int) -> str | None:
     if index < len(tokens) and isinstance(tokens[index], str):
         return tokens[index]  # type: ignore[return-value]
     return None
+
+
+_LEADING_BRANCH = re.compile(r"^\s*支部\s*[#＃]\s*([0-9０-９]{1,9})(?=\s|$)")
+_TRAILING_BRANCH = re.compile(r"(?:^|\s)支部\s*[#＃]\s*([0-9０-９]{1,9})\s*$")
+
+
+def branch_word(message: Message) -> tuple[int | None, Message]:
+    """A ``支部#2`` written at the end (or the start) of a private command's argument: the
+    branch number, and the argument without it."""
+    segments = list(message)
+    for index, pattern in ((len(segments) - 1, _TRAILING_BRANCH), (0, _LEADING_BRANCH)):
+        if not segments or segments[index].type != "text":
+            continue
+        text = segments[index].data.get("text", "")
+        found = pattern.search(text)
+        if found is None:
+            continue
+        rest = (text[:found.start()] + text[found.end():]).strip()
+        kept = [s for i, s in enumerate(segments) if i != index]
+        if rest:
+            kept.insert(index, type(segments[index]).text(rest))
+        return int(found.group(1)), Message(kept)
+    return None, message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -10,11 +12,13 @@ from nonebot import get_driver, get_plugin_config, logger
 from config import BranchConfig
 from domain.clock import OffsetClock, clock_for
 from domain.services import Services, open_services
+from storage.backup import RESTORE_COMMAND, quick_check
 
 # aiosqlite runs SQL on its own thread. With the default 5 ms GIL switch interval that thread
 # waits up to 5 ms for the busy event loop to let go after each query; a bot is I/O-bound, so
 # handing over sooner costs little and keeps database latency low under a burst.
 GIL_SWITCH_INTERVAL_SECONDS = 0.0005
+BROKEN_DATABASE_EXIT = 2  # `python bot.py` on a database that fails its quick check
 
 _services: Services | None = None
 _dispatcher = None
@@ -92,6 +96,7 @@ async def _start() -> None:
         if settings.clock_offset_seconds:
             logger.warning(f"the bot's clock runs {settings.clock_offset_seconds:+.0f}s off the "
                            f"wall clock: it is {clock.now():%Y-%m-%d %H:%M:%S} here")
+    await refuse_a_broken_database(settings.branch_db_path)
     svc = await open_services(settings, clock)
     install(svc)
     logger.info(f"database ready at {settings.branch_db_path} "
@@ -105,7 +110,24 @@ async def _start() -> None:
     if settings.playground_mode:
         from runtime.playground import enable
 
-        enable(svc, _dispatcher)
+        await enable(svc, _dispatcher)
+
+
+async def refuse_a_broken_database(path: str) -> None:
+    """``PRAGMA quick_check`` before anything opens the database: on a broken file the bot
+    says so, names the restore command and exits, instead of serving from a broken file."""
+    verdict = await asyncio.to_thread(quick_check, path)
+    if verdict == "ok":
+        return
+    logger.error(
+        f"数据库 {path} 已损坏，机器人不启动（quick_check：{verdict}）。\n"
+        f"请从最近的备份恢复：python -m tools.backup list 查看备份，然后 "
+        f"{RESTORE_COMMAND} --db {path}（损坏的文件会原样另存，不会删除），再启动机器人。")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # a startup hook that raises makes uvicorn print a traceback over the message; nothing is
+    # open yet (no database, no lock, no port), so end here with the message last
+    os._exit(BROKEN_DATABASE_EXIT)
 
 
 @driver.on_shutdown

@@ -20,6 +20,7 @@ import asyncio
 import datetime as _dt
 import inspect
 import time
+from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -28,7 +29,7 @@ from nonebot import get_app, get_driver, logger
 from domain.clock import OffsetClock
 from domain.services import Services
 from runtime.scheduling import shift_scheduler_time
-from storage.playground import due_unsent, last_outbox_id
+from storage.playground import due_unsent, last_outbox_id, save_state
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 MAX_SKIP_SECONDS = 90 * 86400
@@ -79,8 +80,16 @@ class FastForward:
                 if running:
                     self.scheduler.resume()
             await self._drain()
+            await self.remember()
             return {"now": self.clock.now().timestamp(), "ran": ran,
                     "done": self.clock.now() >= target}
+
+    async def remember(self) -> None:
+        """Save the clock's offset and the backup folder in the database, for the tools
+        (``python -m tools.export`` / ``tools.backup`` on this database)."""
+        settings = self.svc.settings
+        await save_state(self.svc.db, self.clock.offset.total_seconds(),
+                         str(Path(settings.backup_dir).resolve()), self.clock.timestamp())
 
     def _due_at_next_moment(self, target: _dt.datetime, done: set) -> list:
         jobs = [j for j in self.scheduler.get_jobs()
@@ -120,8 +129,9 @@ class FastForward:
         logger.warning("playground: messages still queued after the skip")
 
 
-def enable(svc: Services, dispatcher) -> FastForward | None:
-    """Shift APScheduler's time with the clock and add the endpoints (loopback only)."""
+async def enable(svc: Services, dispatcher) -> FastForward | None:
+    """Shift APScheduler's time with the clock, add the endpoints (loopback only) and save
+    the clock's state for the tools."""
     from nonebot_plugin_apscheduler import scheduler
 
     if not isinstance(svc.clock, OffsetClock):
@@ -162,6 +172,7 @@ def enable(svc: Services, dispatcher) -> FastForward | None:
             return JSONResponse({"error": "until (unix seconds) is required"}, status_code=400)
         return await forward.advance(until)
 
+    await forward.remember()
     logger.warning("playground mode: the clock can be moved forward over HTTP (never use this "
                    "in production)")
     return forward

@@ -9,7 +9,10 @@ from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot, Event, Message, MessageSegment
 
 from domain.delivery import Failure, classify
+from domain.text import shorten
 from runtime.charts import NoFont
+
+__all__ = ["mention", "paginate", "send_private", "shorten", "text"]
 
 
 def text(content: str) -> Message:
@@ -41,10 +44,6 @@ def paginate(lines: list[str], limit: int) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
-
-
-def shorten(content: str, size: int = 30) -> str:
-    return content if len(content) <= size else content[: size - 1] + "…"
 
 
 async def send_private(bot: Bot, user_id: int, group_id: int | None, content: str,

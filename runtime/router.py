@@ -26,7 +26,7 @@ from domain.errors import DomainError
 from domain.guard import Verdict
 from domain.text import clean_text
 from runtime import lifecycle
-from runtime.args import Token, plain_text, rest_text, tokenize
+from runtime.args import Token, branch_word, plain_text, rest_text, tokenize
 from runtime.context import FAILURE_NOTICE, GROUP_ONLY, NOT_SET_UP, Ctx, command_context
 from runtime.replies import reply_gate
 from runtime.reply import text
@@ -53,8 +53,11 @@ class Sub:
 
     ``name`` None is the command's only action (``/许愿 <内容>``). ``default`` runs when the
     first word is not a sub-command (``/心愿`` or ``/心愿 2``); if it then answers with its usage,
-    the whole command's usage is shown. ``private`` allows it in a private chat with the bot,
-    ``setup`` in a group not yet set up as a branch.
+    the whole command's usage is shown. ``private`` allows it in a private chat with the bot
+    (the handler then finds its branch itself); ``own_branch`` allows it there for the asker's
+    own branch, which ``ctx.branch`` then is (the one they have a profile in, or the one named
+    by ``支部#N`` at the end of the command when they have several); ``setup`` allows it in a
+    group not yet set up as a branch.
     """
 
     name: str | None
@@ -63,10 +66,12 @@ class Sub:
     aliases: tuple[str, ...] = ()
     admin: bool = False
     private: bool = False
+    own_branch: bool = False  # in a private chat, for the asker's own branch (ctx.branch)
     default: bool = False
     setup: bool = False  # also in a group that is not set up as a branch yet
     creates: bool = False  # creates a record: counts against the daily per-person limit
     secret: bool = False  # its reply is secret: never given to someone not the bot's friend
+    anyone: bool = False  # open to everyone although the command is admin-only (/成员 特长)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -84,9 +89,11 @@ class Command:
     feature: str = ""  # the plugin's display name, set by ``register``
     by_word: dict[str, Sub] = field(default_factory=dict, repr=False)
     default_sub: Sub | None = field(default=None, repr=False)
+    any_own_branch: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.subs = tuple(self.subs)
+        self.any_own_branch = any(sub.own_branch for sub in self.subs)
         for sub in self.subs:
             for word in sub.words:
                 if word in self.by_word:
@@ -244,14 +251,20 @@ class Router:
             if not _ids_in_range(event):
                 raise DomainError("无法识别这个QQ号或群号。")
             ctx = await command_context(event, bot)
-            sub, arg, tokens, fell_through = resolve(command, route.arg)
+            argument, branch_no = route.arg, None
+            if ctx.group_id is None and command.any_own_branch:  # "… 支部#2" in private
+                branch_no, argument = branch_word(argument)
+            sub, arg, tokens, fell_through = resolve(command, argument)
             if sub is None:
                 if command.admin:
                     await ctx.require_admin()
                 raise Usage()
+            if ctx.branch is None and ctx.group_id is None and sub.own_branch:
+                ctx.branch = await ctx.svc.branches.own_branch(
+                    ctx.user_id, branch_no, example=sub.usage.split(" —— ")[0] + " 支部#{n}")
             if ctx.branch is None and not (sub.setup or (sub.private and ctx.group_id is None)):
                 raise DomainError(GROUP_ONLY if ctx.group_id is None else NOT_SET_UP)
-            if command.admin or sub.admin:
+            if (command.admin and not sub.anyone) or sub.admin:
                 await ctx.require_admin()
             if sub.secret and not_a_friend(event):
                 raise DomainError(secret_refused(int(event.self_id), command, sub))

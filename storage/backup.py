@@ -12,12 +12,14 @@ import contextlib
 import os
 import re
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 BACKUP_PREFIX = "zhibu-"
 BACKUP_NAME = re.compile(r"^zhibu-\d{8}-\d{6}(-\d+)?\.db$")
 STAMP_END = len("zhibu-20260101-000000")
 BUSY_TIMEOUT_SECONDS = 30.0
+RESTORE_COMMAND = "python -m tools.backup restore <备份文件>"
 
 
 class BackupError(Exception):
@@ -29,12 +31,34 @@ def integrity_of(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         return f"文件不存在：{path}"
+    return _check(path, "integrity_check")
+
+
+def quick_check(path: str | Path) -> str:
+    """``ok``, or what ``PRAGMA quick_check`` says is wrong with the database at ``path``.
+
+    The start-up check: a missing file is ``ok`` (the bot creates it); a file that cannot be
+    read at all (locked, no permission) raises ``sqlite3.OperationalError``, as opening it
+    would, rather than being called broken."""
+    path = Path(path)
+    if str(path) == ":memory:" or not path.exists():
+        return "ok"
+    return _check(path, "quick_check", unreadable_is_broken=False)
+
+
+def _check(path: Path, pragma: str, unreadable_is_broken: bool = True) -> str:
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
     except sqlite3.Error as exc:
+        if not unreadable_is_broken:
+            raise
         return f"无法打开：{exc}"
     try:
-        rows = conn.execute("PRAGMA integrity_check").fetchall()
+        rows = conn.execute(f"PRAGMA {pragma}").fetchall()
+    except sqlite3.OperationalError as exc:
+        if not unreadable_is_broken:
+            raise
+        return f"无法读取：{exc}"
     except sqlite3.DatabaseError as exc:
         return f"不是有效的数据库：{exc}"
     finally:
@@ -84,10 +108,13 @@ def backup_database(source: str | Path, dest: str | Path) -> int:
     temp = dest.with_name(dest.name + ".partial")
     try:
         temp.unlink(missing_ok=True)
-        _copy(source, temp)
+        try:
+            _copy(source, temp)
+        except sqlite3.DatabaseError as exc:
+            raise _broken_source(source, str(exc)) from exc
         verdict = integrity_of(temp)
         if verdict != "ok":
-            raise BackupError(f"备份文件未通过完整性检查：{verdict}")
+            raise _broken_source(source, verdict)
         os.replace(temp, dest)
     except sqlite3.Error as exc:
         raise BackupError(f"备份失败：{exc}") from exc
@@ -95,6 +122,15 @@ def backup_database(source: str | Path, dest: str | Path) -> int:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
     return dest.stat().st_size
+
+
+def _broken_source(source: str | Path, detail: str) -> BackupError:
+    """The copy of ``source`` failed its check: say whether the database itself is broken."""
+    verdict = integrity_of(source)
+    if verdict == "ok":
+        return BackupError(f"备份文件未通过完整性检查：{detail}")
+    return BackupError(f"数据库 {source} 已损坏（{verdict}），无法备份。请停止机器人，用 "
+                       f"{RESTORE_COMMAND} 从最近的备份恢复。")
 
 
 def backup_name(stamp: str, folder: Path) -> Path:
@@ -129,12 +165,23 @@ def prune_backups(folder: str | Path, keep: int) -> list[Path]:
     return doomed
 
 
-def restore_database(backup: str | Path, target: str | Path, keep_copy: str | Path | None
-                     ) -> None:
-    """Replace ``target`` with ``backup`` (both checked). The caller holds the database lock.
+@dataclass(frozen=True)
+class KeptCopy:
+    """Where a restore put the database it replaced; ``broken`` is what was wrong with it
+    (then it was moved aside as it was, not copied)."""
 
-    The current database (with what its WAL holds) is first saved to ``keep_copy``; the old
-    ``-wal`` and ``-shm`` files are removed so nothing of the old file is replayed into the new.
+    path: Path
+    broken: str | None = None
+
+
+def restore_database(backup: str | Path, target: str | Path, keep_copy: str | Path | None,
+                     broken_copy: str | Path | None = None) -> KeptCopy | None:
+    """Replace ``target`` with ``backup`` (checked). The caller holds the database lock.
+
+    A sound current database (with what its WAL holds) is first saved to ``keep_copy``; a
+    broken one (it fails ``PRAGMA integrity_check`` or is not a database at all) cannot be
+    copied, so it is moved as it is, with its ``-wal`` and ``-shm``, to ``broken_copy``. The
+    old ``-wal`` and ``-shm`` files never stay beside the restored file.
     """
     backup, target = Path(backup), Path(target)
     verdict = integrity_of(backup)
@@ -143,8 +190,21 @@ def restore_database(backup: str | Path, target: str | Path, keep_copy: str | Pa
     if not has_table(backup, "members"):
         raise BackupError("这个文件不是支部助手的数据库，没有恢复。")
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and keep_copy is not None:
-        backup_database(target, keep_copy)
+    kept = None
+    if target.exists():
+        current = integrity_of(target)
+        if current != "ok" and broken_copy is not None:
+            broken_copy = Path(broken_copy)
+            for suffix in ("", "-wal", "-shm"):
+                if Path(f"{target}{suffix}").exists():
+                    os.replace(f"{target}{suffix}", f"{broken_copy}{suffix}")
+            kept = KeptCopy(broken_copy, current)
+        elif current == "ok" and keep_copy is not None:
+            try:
+                backup_database(target, keep_copy)
+            except BackupError as exc:
+                raise BackupError(f"无法另存当前数据库 {target}，没有恢复：{exc}") from exc
+            kept = KeptCopy(Path(keep_copy))
     temp = target.with_name(target.name + ".restoring")
     try:
         temp.unlink(missing_ok=True)
@@ -160,6 +220,7 @@ def restore_database(backup: str | Path, target: str | Path, keep_copy: str | Pa
     finally:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
+    return kept
 
 
 class DatabaseLock:

@@ -48,6 +48,15 @@ class BranchRepository:
     async def rename(self, branch_id: int, name: str) -> None:
         await self.db.execute("UPDATE branches SET name = ? WHERE id = ?", (name, branch_id))
 
+    async def branches_of_member(self, user_id: int) -> list[Branch]:
+        """The branches where ``user_id`` has an active profile (for private commands)."""
+        rows = await self.db.fetchall(
+            "SELECT b.id, b.name, b.created_at FROM members m JOIN branches b "
+            "ON b.id = m.branch_id WHERE m.user_id = ? AND m.active = 1 ORDER BY b.id",
+            (user_id,),
+        )
+        return [Branch(**dict(r)) for r in rows]
+
     async def groups(self, branch_id: int) -> list[int]:
         rows = await self.db.fetchall(
             "SELECT group_id FROM branch_groups WHERE branch_id = ? ORDER BY bound_at, group_id",

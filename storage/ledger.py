@@ -83,9 +83,14 @@ def points_of_sync(conn: sqlite3.Connection, branch_id: int, term_id: int, user_
     return breakdown, standing_of(standing)
 
 
+# The top ``limit`` places of a board: everyone whose total reaches the ``limit``-th highest,
+# so people tied at the last place are all on it (ties share a place, none is dropped).
 BOARD_SQL = (
-    "SELECT user_id, total FROM points_agg a WHERE branch_id = ? AND period = ? "
-    f"AND {ON_BOARD.format(t='a')} ORDER BY total DESC, user_id LIMIT ?"
+    "SELECT user_id, total FROM points_agg a WHERE branch_id = ?1 AND period = ?2 "
+    f"AND {ON_BOARD.format(t='a')} AND total >= COALESCE(("
+    "SELECT total FROM points_agg b WHERE b.branch_id = ?1 AND b.period = ?2 "
+    f"AND {ON_BOARD.format(t='b')} ORDER BY total DESC LIMIT 1 OFFSET ?3 - 1), total) "
+    "ORDER BY total DESC, user_id"
 )
 COUNT_RANKED_SQL = (
     "SELECT COUNT(*) - (SELECT COUNT(*) FROM members m CROSS JOIN points_agg r "
@@ -98,8 +103,9 @@ COUNT_RANKED_SQL = (
 def board_sync(conn: sqlite3.Connection, branch_id: int, period: str, limit: int,
                user_id: int) -> tuple[list[tuple[int, int]], tuple[int, int, int] | None, int,
                                       dict[int, str]]:
-    """Everything a leaderboard reply shows, in one database trip: the top ``limit``
-    (user, total), the asker's standing, how many are ranked, and the names on the board."""
+    """Everything a leaderboard reply shows, in one database trip: the top ``limit`` places
+    (user, total; people tied at the last place all included), the asker's standing, how many
+    are ranked, and the names on the board."""
     rows = [(r[0], r[1]) for r in conn.execute(BOARD_SQL, (branch_id, period, limit))]
     standing = standing_of(conn.execute(STANDING_SQL, (branch_id, period, user_id)).fetchone())
     ranked = standing[2] if standing else conn.execute(
@@ -177,8 +183,8 @@ class LedgerRepository:
     # boards, from the maintained aggregates --------------------------------------------------
 
     async def board(self, branch_id: int, period: str, limit: int) -> list[tuple[int, int]]:
-        """The top ``limit`` (user, total) of a period, highest first (ties by QQ number);
-        removed members are off the board."""
+        """The top ``limit`` places (user, total) of a period, highest first (ties by QQ
+        number; all tied at the last place are included); removed members are off the board."""
         rows = await self.db.fetchall(BOARD_SQL, (branch_id, period, limit))
         return [(r[0], r[1]) for r in rows]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.models import Member
 from storage.database import Database
 
-_COLUMNS = (
+MEMBER_COLUMNS = _COLUMNS = (
     "branch_id, user_id, name, floor, dorm, identity, is_committee, is_secretary, active"
 )
 
@@ -25,6 +25,15 @@ GET_ANY_SQL = f"SELECT {_COLUMNS} FROM members WHERE branch_id = ? AND user_id =
 
 def member_of(row) -> Member | None:
     return _member(row) if row else None
+
+
+SKILLS_SQL = "SELECT skills, matching FROM members WHERE branch_id = ? AND user_id = ?"
+
+
+def skills_of_sync(conn, branch_id: int, user_id: int) -> tuple[list[str], bool]:
+    """(tags, matching on) of a profile, for code already in the database thread."""
+    row = conn.execute(SKILLS_SQL, (branch_id, user_id)).fetchone()
+    return ([], True) if row is None else (row[0].split(), bool(row[1]))
 
 
 def _names_sql(count: int) -> str:
@@ -102,3 +111,20 @@ class MemberRepository:
             return {}
         rows = await self.db.fetchall(_names_sql(len(user_ids)), [branch_id, *user_ids])
         return {r[0]: r[1] for r in rows}
+
+    # skills (/成员 特长) -------------------------------------------------------------------
+
+    async def skills(self, branch_id: int, user_id: int) -> tuple[list[str], bool] | None:
+        """(tags, matching on) of an active profile; None without one."""
+        row = await self.db.fetchone(SKILLS_SQL + " AND active = 1", (branch_id, user_id))
+        return None if row is None else (row[0].split(), bool(row[1]))
+
+    async def set_skills(self, branch_id: int, user_id: int, tags: list[str], now: int) -> None:
+        await self.db.execute(
+            "UPDATE members SET skills = ?, updated_at = ? WHERE branch_id = ? AND user_id = ?",
+            (" ".join(tags), now, branch_id, user_id))
+
+    async def set_matching(self, branch_id: int, user_id: int, on: bool, now: int) -> None:
+        await self.db.execute(
+            "UPDATE members SET matching = ?, updated_at = ? WHERE branch_id = ? AND user_id = ?",
+            (int(on), now, branch_id, user_id))

@@ -6,8 +6,9 @@ later are moved too. Most are moved by re-pointing ``branch_id`` (and a ``term_i
 table has one, to the target's term of that time). A few are handled one by one:
 
 - ``members``: merged by QQ number; where both branches have a profile the target's wins for
-  name, identity and 支委/书记, a missing floor or dorm is filled from the old one, and a person
-  active in either is active. The old branch's profile rows are then removed (merged).
+  name, identity and 支委/书记, a missing floor, dorm or skill list is filled from the old one,
+  and a person active in either is active. The old branch's profile rows are then removed
+  (merged).
 - ``ledger``: re-pointed to the target branch and to the target's term that held each entry's
   time; the append-only trigger allows exactly this while the move's ``branch_merges`` row is
   ``moving`` (migration 0010). Amounts, people, references and times never change.
@@ -137,6 +138,7 @@ class MergeRepository:
         await self.db.execute(
             "UPDATE members AS t SET floor = COALESCE(t.floor, s.floor), "
             "dorm = COALESCE(t.dorm, s.dorm), active = MAX(t.active, s.active), "
+            "skills = CASE t.skills WHEN '' THEN s.skills ELSE t.skills END, "
             "updated_at = :now FROM members AS s "
             "WHERE t.branch_id = :dst AND s.branch_id = :src AND s.user_id = t.user_id", p)
         await self.db.execute(

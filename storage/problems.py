@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from domain.models import Branch, Problem, ProblemEvent, ProblemState
+from domain.models import Problem, ProblemEvent, ProblemState
 from storage.database import Database
 
 _COLUMNS = (
@@ -238,12 +238,3 @@ class ProblemRepository:
             f"SELECT COUNT(*) FROM problems WHERE branch_id = ? AND state IN ({_marks(states)})",
             [branch_id, *states], default=0,
         )
-
-    async def branches_of_member(self, user_id: int) -> list[Branch]:
-        """The branches where ``user_id`` has an active profile (for private submissions)."""
-        rows = await self.db.fetchall(
-            "SELECT b.id, b.name, b.created_at FROM members m JOIN branches b "
-            "ON b.id = m.branch_id WHERE m.user_id = ? AND m.active = 1 ORDER BY b.id",
-            (user_id,),
-        )
-        return [Branch(**dict(r)) for r in rows]

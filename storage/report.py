@@ -184,3 +184,34 @@ class ReportRepository:
             [*first_params, branch_id, since, until, *res_params, branch_id, since, until,
              after])
         return None if found is None else int(found) + 1
+
+    # service (服务达标) and wish matching ---------------------------------------------------
+
+    async def wishes_helped(self, branch_id: int, since: int, until: int) -> dict[int, int]:
+        """Per helper, wishes of the branch completed (已完成) in [since, until)."""
+        rows = await self.db.fetchall(
+            "SELECT claimer_id, COUNT(*) FROM wishes WHERE branch_id = ? AND state = 'completed' "
+            "AND completed_at >= ? AND completed_at < ? AND claimer_id IS NOT NULL "
+            "GROUP BY claimer_id", (branch_id, since, until))
+        return {r[0]: r[1] for r in rows}
+
+    async def problems_handled(self, branch_id: int, since: int, until: int) -> dict[int, int]:
+        """Per handler, problems of the branch that became 已办结 in [since, until)."""
+        rows = await self.db.fetchall(
+            "SELECT handler_id, COUNT(*) FROM problems WHERE branch_id = ? AND state = 'done' "
+            "AND done_at >= ? AND done_at < ? AND handler_id IS NOT NULL GROUP BY handler_id",
+            (branch_id, since, until))
+        return {r[0]: r[1] for r in rows}
+
+    async def first_claims(self, branch_id: int, since: int, until: int) -> list[dict]:
+        """Of the wishes posted in [since, until) that were claimed: seconds from posting to
+        the first claim (``seconds``), and whether its claimer had been told of the wish by
+        matching (``notified``)."""
+        rows = await self.db.fetchall(
+            "SELECT w.id, e.at - w.created_at AS seconds, EXISTS (SELECT 1 FROM wish_matches m "
+            "  WHERE m.wish_id = w.id AND m.user_id = e.actor_id) AS notified "
+            "FROM wishes w JOIN wish_events e ON e.id = (SELECT MIN(x.id) FROM wish_events x "
+            "  WHERE x.wish_id = w.id AND x.action = '认领') "
+            "WHERE w.branch_id = ? AND w.created_at >= ? AND w.created_at < ? ORDER BY w.id",
+            (branch_id, since, until))
+        return [dict(r) for r in rows]

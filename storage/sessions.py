@@ -30,6 +30,7 @@ class SessionRow:
     place: str | None = None
     code_secret: str | None = None  # rotating code (TOTP); NULL: ``code`` is fixed, or none
     screen_token: str | None = None  # opens the screen page (投屏页) during check-in
+    leader_absent_by: int | None = None  # an admin said the leader was not there
 
     @property
     def has_code(self) -> bool:
@@ -54,7 +55,8 @@ class CheckinRow:
 
 SESSION_COLUMNS = _S = (
     "id, branch_id, group_id, topic, starts_at, ends_at, leader_id, creator_id, code, state, "
-    "created_at, kind, capacity, signup_deadline, place, code_secret, screen_token"
+    "created_at, kind, capacity, signup_deadline, place, code_secret, screen_token, "
+    "leader_absent_by"
 )
 
 
@@ -128,6 +130,16 @@ class SessionRepository:
             "UPDATE sessions SET state = 'cancelled', cancelled_at = ? "
             "WHERE id = ? AND state = 'scheduled'",
             (now, session_id),
+        )
+        return cur.rowcount == 1
+
+    async def mark_leader_absent(self, session_id: int, by: int, now: int) -> bool:
+        """Record that the leader was not there; False if they have checked in meanwhile."""
+        cur = await self.db.execute(
+            "UPDATE sessions SET leader_absent_by = ?, leader_absent_at = ? WHERE id = ? "
+            "AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.session_id = sessions.id "
+            "AND c.user_id = sessions.leader_id)",
+            (by, now, session_id),
         )
         return cur.rowcount == 1
 

@@ -176,6 +176,18 @@ class SurveyRepository:
             (now, survey_id))
         return cur.rowcount == 1
 
+    async def add_invitations(self, survey_id: int, user_ids: list[int]) -> None:
+        """Record who was sent an invitation (in the transaction that queues them)."""
+        await self.db.executemany(
+            "INSERT OR IGNORE INTO survey_invitations (survey_id, user_id) VALUES (?, ?)",
+            [(survey_id, u) for u in user_ids])
+
+    async def invited(self, survey_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM survey_invitations WHERE survey_id = ? ORDER BY user_id",
+            (survey_id,))
+        return [r[0] for r in rows]
+
     # answers -----------------------------------------------------------------------------
 
     async def has_answered(self, survey: SurveyRow, user_id: int) -> bool:

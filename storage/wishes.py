@@ -162,3 +162,35 @@ class WishRepository:
             "AND state = 'claimed'",
             (branch_id, user_id), default=0,
         )
+
+    # matching wishes to members' skills ----------------------------------------------------
+
+    async def match_candidates(self, branch_id: int, identities: Iterable[str], wisher_id: int,
+                               max_claims: int) -> list[dict]:
+        """Active members with skills and matching on, of one of ``identities``, other than
+        the wisher and under the claim limit: user_id, floor, skills, open_claims."""
+        identities = list(identities)
+        if not identities:
+            return []
+        rows = await self.db.fetchall(
+            "SELECT user_id, floor, skills, open_claims FROM (SELECT m.user_id, m.floor, "
+            "m.skills, (SELECT COUNT(*) FROM wishes w WHERE w.branch_id = m.branch_id "
+            "  AND w.claimer_id = m.user_id AND w.state = 'claimed') AS open_claims "
+            "FROM members m WHERE m.branch_id = ? AND m.active = 1 AND m.matching = 1 "
+            f"AND m.skills != '' AND m.user_id != ? AND m.identity IN ({_marks(identities)})) "
+            "WHERE open_claims < ? ORDER BY user_id",
+            [branch_id, wisher_id, *identities, max_claims])
+        return [dict(r) for r in rows]
+
+    async def add_match(self, wish_id: int, user_id: int, score: int, now: int) -> bool:
+        """Record that ``user_id`` was told about ``wish_id``; False if they already were."""
+        cur = await self.db.execute(
+            "INSERT OR IGNORE INTO wish_matches (wish_id, user_id, score, notified_at) "
+            "VALUES (?, ?, ?, ?)", (wish_id, user_id, score, now))
+        return cur.rowcount == 1
+
+    async def matched(self, wish_id: int) -> list[int]:
+        """Who was told about ``wish_id``, in QQ-number order."""
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM wish_matches WHERE wish_id = ? ORDER BY user_id", (wish_id,))
+        return [r[0] for r in rows]

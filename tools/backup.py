@@ -4,11 +4,14 @@
     python -m tools.backup list [--db PATH]            # the backups in BACKUP_DIR
     python -m tools.backup restore FILE [--db PATH]    # only while the bot is stopped
 
-Without ``--to`` the backup goes to BACKUP_DIR (default data/backups) as
+Settings are read as the bot reads them (``.env``, ``.env.<ENVIRONMENT>``, the environment).
+Without ``--to`` the backup goes to BACKUP_DIR (default data/backups; for a playground's
+database, the playground's own folder unless BACKUP_DIR is set) as
 ``zhibu-YYYYMMDD-HHMMSS.db`` and only the newest BACKUP_KEEP (default 14) are kept there.
 A restore checks the file (``PRAGMA integrity_check``, and that it is this bot's database),
 refuses while a bot holds the database lock (``<db>.lock``), saves the current database as
-``<db>.before-restore-<time>.db`` and then replaces it.
+``<db>.before-restore-<time>.db`` (a broken one is moved aside as it is, as
+``<db>.before-restore-broken-<time>.db``) and then replaces it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from pathlib import Path
 
 from config import BranchConfig, load_settings
 from domain.backup import BackupService
-from domain.clock import clock_of
 from storage.backup import (
     BackupError,
     DatabaseLock,
@@ -30,6 +32,7 @@ from storage.backup import (
     restore_database,
     schema_version,
 )
+from tools import backup_dir_of, clock_of_database
 
 FAILED_EXIT = 2
 
@@ -55,7 +58,7 @@ def human_size(size: int) -> str:
 
 
 async def backup_now(settings: BranchConfig, db_path: str, to: str | None) -> str:
-    service = BackupService(settings, clock_of(settings), db_path)
+    service = BackupService(settings, clock_of_database(settings, db_path), db_path)
     result = await service.run(to)
     gone = f"；删除了 {len(result.pruned)} 份较旧的备份" if result.pruned else ""
     return f"已备份到 {result.describe()}{gone}"
@@ -74,19 +77,25 @@ def restore(settings: BranchConfig, db_path: str, file: str) -> str:
     source = Path(file)
     verdict = integrity_of(source)
     if verdict != "ok":
-        raise BackupError(f"备份文件有问题，没有恢复：{verdict}")
+        raise BackupError(f"备份文件 {source} 有问题，没有恢复：{verdict}")
     lock = DatabaseLock(db_path)
     if not lock.acquire():
         who = lock.holder()
         raise BackupError(f"机器人正在使用 {db_path}{f'（进程 {who}）' if who else ''}，"
                           "请先停止机器人再恢复。")
     try:
-        stamp = clock_of(settings).now().strftime("%Y%m%d-%H%M%S")
-        keep = Path(f"{db_path}.before-restore-{stamp}.db")
-        restore_database(source, db_path, keep if Path(db_path).exists() else None)
+        stamp = clock_of_database(settings, db_path).now().strftime("%Y%m%d-%H%M%S")
+        kept = restore_database(source, db_path, f"{db_path}.before-restore-{stamp}.db",
+                                f"{db_path}.before-restore-broken-{stamp}.db")
     finally:
         lock.release()
-    saved = f"原数据库已另存为 {keep}。" if keep.exists() else ""
+    if kept is None:
+        saved = ""
+    elif kept.broken:
+        saved = (f"原数据库 {db_path} 已损坏（{kept.broken}），已原样移到 {kept.path}"
+                 "（可交给懂 SQLite 的人尝试抢救）。")
+    else:
+        saved = f"原数据库已另存为 {kept.path}。"
     return (f"已从 {source} 恢复到 {db_path}（结构版本 v{schema_version(db_path)}，"
             f"完整性检查通过）。{saved}启动机器人时会自动升级到最新结构。")
 
@@ -95,6 +104,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = parse_args(argv)
     settings = load_settings()  # as the bot reads them (BACKUP_DIR, BACKUP_KEEP…)
     db_path = args.db or settings.branch_db_path
+    # a playground's database keeps its backups in its own folder, unless BACKUP_DIR is set
+    settings = settings.model_copy(update={"backup_dir": backup_dir_of(settings, db_path)})
     try:
         if args.action == "list":
             print(list_text(settings))

@@ -1,11 +1,18 @@
 """Export one term of a branch to an Excel workbook.
 
     python -m tools.export --branch 1 [--term 名称或#编号] -o out.xlsx [--db data/zhibu.db]
+                           [--at "2026-12-01 20:00"]
+
+The export runs on the bot's clock (``CLOCK_OFFSET_SECONDS`` included); on a playground's
+database on the playground's own clock (saved by its bot, so ``:skip`` counts); ``--at`` names
+the moment outright.
 
 Sheets: 汇总 (the /统计 figures, then raw numbers for checking), 积分流水, 成员, 心愿, 导学,
 签到, 缺勤, 读书笔记 (the notes of the term's sessions, in full), 民情 (one row per problem
 raised in the term, with every timestamp; the content of privately raised problems included,
-as the export is for admins only), and one sheet per survey started in the term (问卷#N: a row
+as the export is for admins only), 服务 (each member's service in the term by source), 任务
+(every assignment of the tasks published or confirmed in the term), 岗位 (the term's posts),
+and one sheet per survey started in the term (问卷#N: a row
 per response; anonymous surveys have no QQ, name or time column and their rows are in random
 order). The figures come
 from ``ReportService.build_unchecked``, and every per-row sheet is read in the same database
@@ -36,11 +43,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from config import load_settings
 from domain.errors import DomainError
 from domain.models import ProblemState, WishState
+from domain.posts import KIND_LABELS, area_text
 from domain.problems import target_seconds
-from domain.report import Report
+from domain.report import Report, ServiceCount
 from domain.services import Services, open_services
+from domain.tasks import STATE_LABELS, TASK_STATE_LABELS, target_text
 from storage.ledger import LedgerRepository
 from storage.report import ReportRepository
+from tools import clock_of_database
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 PERCENT_FORMAT = "0.0%"
@@ -167,6 +177,14 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         people |= {n["user_id"] for n in notes}
         names = await svc.branches.names(branch_id, people)
         surveys = await svc.surveys.sheets(branch_id, report.since, report.until)
+        tasks = await svc.tasks.repo.sheet_rows(branch_id, report.since, report.until,
+                                                min(report.until, clock.timestamp()))
+        claims = {c["id"]: c for c in await repo.first_claims(branch_id, report.since,
+                                                                report.until)}
+        people |= {t[k] for t in tasks for k in ("user_id", "confirmed_by", "created_by")
+                   if t[k] is not None}
+        people |= {p.user_id for p in report.posts}
+        names = await svc.branches.names(branch_id, people)
         activity_sheets = await svc.activities.sheets(branch_id, report.since, report.until)
 
     def name_of(uid: int) -> str:
@@ -233,6 +251,31 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         ("问卷满意度均分", rounded(report.votes.satisfaction_mean)),
         ("问卷满意(4–5)占比", Fraction(report.votes.satisfied_share)),
     ]
+    service = report.service
+    if service is not None:
+        raw += [
+            ("服务达标人数", service.reaching),
+            ("党员服务达标率", Fraction(service.compliance)),
+            ("服务·任务", service.total.tasks),
+            ("服务·心愿", service.total.wishes),
+            ("服务·民情", service.total.problems),
+            ("加权服务合计", service.weighted),
+        ]
+    if report.tasks is not None:
+        raw += [
+            ("任务发布", report.tasks.published),
+            ("任务指派人次", report.tasks.assignments),
+            ("任务已确认人次", report.tasks.confirmed),
+            ("任务完成率", Fraction(report.tasks.completion)),
+            ("任务逾期", report.tasks.overdue),
+        ]
+    matching = report.matching
+    raw += [
+        ("由匹配通知的成员认领", matching.by_notified),
+        ("匹配认领占比", Fraction(matching.notified_share)),
+        ("认领用时中位(小时)", rounded(matching.claim_median)),
+        ("上学期认领用时中位(小时)", rounded(matching.previous_claim_median)),
+    ]
     for label, value in raw:
         sheet.row(label, value)
     sheet.finish()
@@ -261,12 +304,15 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
     # 心愿 ------------------------------------------------------------------------------------
     sheet = SheetWriter(wb.create_sheet("心愿"),
                         ("编号", "许愿人", "内容", "状态", "认领人", "评分", "评语", "自动完成",
-                         "发布时间", "完成时间"))
+                         "发布时间", "完成时间", "首次认领用时(小时)", "首次认领人收到匹配通知"))
     for w in wishes:
+        claim = claims.get(w["id"])
         sheet.row(w["id"], person(w["wisher_id"]), w["content"], WishState(w["state"]).label,
                   person(w["claimer_id"]), w["rating"], w["rating_comment"],
                   yes_no(bool(w["auto_completed"])), when(w["created_at"]),
-                  when(w["completed_at"]))
+                  when(w["completed_at"]),
+                  None if claim is None else round(claim["seconds"] / 3600, 2),
+                  None if claim is None else yes_no(bool(claim["notified"])))
     sheet.finish()
 
     # 导学, 签到, 缺勤 -------------------------------------------------------------------------
@@ -329,6 +375,42 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
                   "—" if closed else yes_no(bool(p["overdue"])))
     sheet.finish()
 
+    # 服务, 任务, 岗位 ----------------------------------------------------------------------------
+    posts_of: dict[int, list[str]] = {}
+    for p in report.posts:
+        posts_of.setdefault(p.user_id, []).append(KIND_LABELS[p.kind])
+    sheet = SheetWriter(wb.create_sheet("服务"),
+                        ("QQ", "姓名", "身份", "楼层", "宿舍", "岗位", "任务", "心愿", "民情",
+                         "加权服务", "是否达标"))
+    for m in members:
+        count = report.service_counts.get(m.user_id, ServiceCount())
+        reached = (yes_no(svc.reports.reaches_service(count)) if m.user_id in eligible_ids
+                   else "—")
+        sheet.row(m.user_id, m.name, m.identity, m.floor, m.dorm,
+                  "、".join(posts_of.get(m.user_id, [])) or None, count.tasks, count.wishes,
+                  count.problems, count.weighted(settings), reached)
+    sheet.finish()
+
+    sheet = SheetWriter(wb.create_sheet("任务"),
+                        ("编号", "标题", "对象", "积分", "截止", "发布时间", "任务状态", "执行人",
+                         "认领", "执行状态", "完成说明", "完成时间", "确认人", "确认时间",
+                         "退回次数", "退回原因", "逾期"))
+    for t in tasks:
+        sheet.row(t["id"], t["title"], target_text(t["target_kind"], t["target"]), t["points"],
+                  when(t["due_at"]), when(t["created_at"]), TASK_STATE_LABELS[t["state"]],
+                  person(t["user_id"]),
+                  None if t["user_id"] is None else yes_no(bool(t["claimed"])),
+                  STATE_LABELS.get(t["assignment"]), t["note"], when(t["done_at"]),
+                  person(t["confirmed_by"]), when(t["confirmed_at"]), t["returns"],
+                  t["return_reason"], yes_no(bool(t["overdue"])))
+    sheet.finish()
+
+    sheet = SheetWriter(wb.create_sheet("岗位"), ("QQ", "姓名", "岗位", "名称或范围"))
+    for p in report.posts:
+        detail = p.title if p.title else area_text(p.floor, p.dorm_from, p.dorm_to) or None
+        sheet.row(p.user_id, name_of(p.user_id), KIND_LABELS[p.kind], detail)
+    sheet.finish()
+
     # 活动 and 出勤 (every kind but 导学, which has its own sheets above) ------------------------
     for title, headers, rows in activity_sheets:
         sheet = SheetWriter(wb.create_sheet(title), headers)
@@ -360,6 +442,9 @@ def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
     parser.add_argument("-o", "--output", required=True, help="输出的 .xlsx 文件")
     parser.add_argument("--db", default=None,
                         help="数据库文件（默认取环境变量 BRANCH_DB_PATH，再默认 data/zhibu.db）")
+    parser.add_argument("--at", default=None,
+                        help="按这个时刻导出，如 \"2026-12-01 20:00\"（默认：现在；"
+                             "playground 的数据库按它自己的时钟）")
     return parser.parse_args(None if argv is None else list(argv))
 
 
@@ -368,13 +453,18 @@ async def run(args: argparse.Namespace) -> str:
     db_path = args.db or os.environ.get("BRANCH_DB_PATH") or settings.branch_db_path
     if not Path(db_path).is_file():  # opening would create (and migrate) an empty database
         raise DomainError(f"数据库文件不存在：{db_path}")
-    svc = await open_services(settings, db_path=db_path)
+    try:
+        clock = clock_of_database(settings, db_path, args.at)
+    except ValueError as exc:
+        raise DomainError(str(exc)) from exc
+    svc = await open_services(settings, clock, db_path=db_path)
     try:
         report, counts = await _export(svc, args.branch, args.term, args.output, None)
     finally:
         await svc.db.close()
     return (f"已导出 支部 #{report.branch_id}「{report.branch_name}」 学期「{report.term.name}」"
-            f" 到 {args.output}：成员 {counts.members}，流水 {counts.entries} 条")
+            f" 到 {args.output}（截至 {clock.now():%Y-%m-%d %H:%M}）：成员 {counts.members}，"
+            f"流水 {counts.entries} 条")
 
 
 def main(argv: Iterable[str] | None = None) -> int:

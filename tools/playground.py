@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import re
 import secrets
@@ -36,8 +37,10 @@ from zoneinfo import ZoneInfo
 
 from config import BranchConfig
 from domain.branches import Actor
+from domain.models import Member
 from domain.roster import HEADER, RosterService, parse_roster
 from domain.services import open_services
+from storage.playground import profiles_of_group
 from tools.onebot import BotProcess, OneBotClient, event_time
 
 BRANCH_NAME = "社区第一党支部"
@@ -229,12 +232,14 @@ class Upload:
 
 
 class PlaygroundClient(OneBotClient):
-    """The QQ side: answers the bot's look-ups from the cast (roles, group sizes, files)."""
+    """The QQ side: answers the bot's look-ups from the cast (roles, group sizes, files), and
+    keeps the files the bot uploads (an export, a roster) in ``files_dir``."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, files_dir: Path | None = None) -> None:
         super().__init__(port, token=token)
         self.role_overrides: dict[tuple[int, int], str] = {}  # (qq, group number) -> role
         self.uploads: list[Upload] = []
+        self.files_dir = files_dir
 
     def role_of(self, person: Person, group: Group) -> str:
         return self.role_overrides.get((person.qq, group.number), person.role_in(group.number))
@@ -263,6 +268,11 @@ class PlaygroundClient(OneBotClient):
         if action == "get_group_root_files" and group is not None:
             return {"files": [self._file_info(u) for u in self.uploads
                               if u.group_id == group.group_id], "folders": []}
+        if action in ("upload_group_file", "upload_private_file"):
+            saved = self._keep_upload(params)
+            if saved is not None:
+                call["saved_to"] = str(saved)  # shown with the call (``describe_call``)
+            return super().respond(call)
         if action in ("get_group_file_url", "get_file"):
             found = next((u for u in self.uploads if u.file_id == params.get("file_id")), None)
             if found is None:
@@ -270,6 +280,29 @@ class PlaygroundClient(OneBotClient):
             return {"url": found.path.resolve().as_uri(), "file": str(found.path.resolve()),
                     "file_name": found.path.name, "file_size": found.path.stat().st_size}
         return super().respond(call)
+
+    def _keep_upload(self, params: dict) -> Path | None:
+        """Save a file the bot uploads (``base64://…`` or a local path) where a QQ group's
+        files would be; None when there is no folder or the file cannot be read."""
+        if self.files_dir is None:
+            return None
+        file = str(params.get("file") or "")
+        try:
+            if file.startswith("base64://"):
+                data = base64.b64decode(file[len("base64://"):])
+            elif file and Path(file).is_file():
+                data = Path(file).read_bytes()
+            else:
+                return None
+        except (OSError, ValueError):
+            return None
+        name = Path(str(params.get("name") or "file")).name or "file"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path, n = self.files_dir / name, 2
+        while path.exists():
+            path, n = self.files_dir / f"{Path(name).stem}-{n}{Path(name).suffix}", n + 1
+        path.write_bytes(data)
+        return path.resolve()
 
     @staticmethod
     def _file_info(u: Upload) -> dict:
@@ -372,7 +405,8 @@ def describe_call(call: dict, stamp: str) -> str | None:
     elif action in ("upload_group_file", "upload_private_file"):
         where = (group_label(params.get("group_id")) if action == "upload_group_file"
                  else f"私聊 → {name_of(params.get('user_id'))}")
-        return f"[{stamp}] 📎 {where} · 🤖 上传了文件「{params.get('name', '')}」"
+        saved = f"\n      已保存到 {call['saved_to']}" if call.get("saved_to") else ""
+        return f"[{stamp}] 📎 {where} · 🤖 上传了文件「{params.get('name', '')}」{saved}"
     elif action == "delete_msg":
         return f"[{stamp}] 🗑 机器人撤回了刚才那条消息"
     else:
@@ -408,8 +442,10 @@ class Playground:
     """The state of the terminal (who, where) and everything typed into it."""
 
     def __init__(self, client: PlaygroundClient, api: ClockApi, clock: BotClock,
-                 out: Callable[[str], None] = print, *, echo: bool = False) -> None:
+                 out: Callable[[str], None] = print, *, echo: bool = False,
+                 db_path: Path | None = None) -> None:
         self.client = client
+        self.db_path = db_path  # read for :who and :as, so they show the profiles as they are
         self.api = api
         self.clock = clock
         self.out = out
@@ -532,7 +568,8 @@ class Playground:
         self.me = person
         if not self.private and self.group.number not in person.groups:
             self.group = next(g for g in GROUPS if g.number == person.groups[0])
-        self.show(f"现在你是 {person.name}（{person.qq}，{person.titles}），在{self.where}。")
+        titles, _ = self.profile_of(person, await self.profiles())
+        self.show(f"现在你是 {person.name}（{person.qq}，{titles}），在{self.where}。")
 
     async def switch_group(self, rest: str) -> None:
         group = group_numbered(rest) if rest else None
@@ -557,16 +594,33 @@ class Playground:
         self.client.role_overrides[(self.me.qq, self.group.number)] = role
         self.show(f"{self.me.name} 在 {self.group.label} 现在是{ROLE_WORDS[role]}。")
 
+    async def profiles(self) -> dict[int, Member]:
+        """The branch's profiles as the bot's database holds them now."""
+        if self.db_path is None:
+            return {}
+        return await asyncio.to_thread(profiles_of_group, self.db_path, GROUPS[0].group_id)
+
+    @staticmethod
+    def profile_of(person: Person, profiles: dict[int, Member]) -> tuple[str, str]:
+        """(titles, floor and dorm) of a cast member as recorded now (``/成员 设置``, ``/登记``,
+        an import change them), else as seeded."""
+        found = profiles.get(person.qq)
+        if found is None:
+            return person.titles, f"{person.floor} {person.dorm}".strip()
+        titles = found.titles + ("（已移除）" if not found.active else "")
+        return titles, " ".join(x for x in (found.floor, found.dorm) if x)
+
     async def list_cast(self, _: str = "") -> None:
         lines = ["演员表（姓名 QQ号 身份 楼层宿舍 所在群）："]
+        profiles = await self.profiles()
         for p in CAST:
             groups = "、".join(
                 f"{g.label}" + (f"({ROLE_WORDS[self.client.role_of(p, g)]})"
                                 if self.client.role_of(p, g) != "member" else "")
                 for g in GROUPS if g.number in p.groups)
-            where = f"{p.floor} {p.dorm}".strip()
+            titles, where = self.profile_of(p, profiles)
             me = " ← 你" if p is self.me else ""
-            lines.append(f"  {p.name} {p.qq} {p.titles} {where} 群：{groups}{me}")
+            lines.append(f"  {p.name} {p.qq} {titles} {where} 群：{groups}{me}")
         self.show("\n".join(lines))
 
     async def show_time(self, _: str = "") -> None:
@@ -749,7 +803,7 @@ async def start(db: Path | None, out: Callable[[str], None] = print, *, echo: bo
                      SUPERUSERS=json.dumps([str(OPERATOR)]),
                      BACKUP_DIR=str(base / "playground-backups"), **PLAYGROUND_ENV)
     await asyncio.to_thread(bot.start)
-    client = PlaygroundClient(bot.port, token)
+    client = PlaygroundClient(bot.port, token, files_dir=base / "playground-files")
     try:
         await client.__aenter__()
         api = ClockApi(bot.port, token)
@@ -759,7 +813,7 @@ async def start(db: Path | None, out: Callable[[str], None] = print, *, echo: bo
         await client.__aexit__()
         bot.stop()
         raise
-    pg = Playground(client, api, clock, out, echo=echo)
+    pg = Playground(client, api, clock, out, echo=echo, db_path=db_path)
     pg.start()
     return Running(bot, client, pg, folder)
 

@@ -3,7 +3,7 @@ from nonebot.plugin import PluginMetadata
 
 from domain.activities import ABSENT, ATTENDED, MADE_UP, ON_LEAVE, Roster
 from domain.errors import DomainError
-from domain.sessions import percent
+from domain.sessions import percent, role_word
 from domain.timeparse import parse_moment, parse_schedule
 from runtime.args import integer, person, record_id, word
 from runtime.lifecycle import on_ready, services
@@ -159,24 +159,38 @@ async def change_capacity(call: Call):
 def roster_lines(call: Call, roster: Roster, names: dict[int, str]) -> list[str]:
     activity = roster.activity
     clock = call.ctx.svc.clock
-    lines = [f"{activity.label}「{activity.topic}」{clock.format(activity.starts_at)} 名单",
-             f"应到 {roster.expected} 人：出席 {roster.count(ATTENDED)}、"
-             f"补签 {roster.count(MADE_UP)}、请假 {roster.count(ON_LEAVE)}、"
-             f"缺席 {roster.count(ABSENT)}；"
-             f"出勤率 {percent(roster.rate)}"]
+    phase = state_of(call, activity)
+    role = role_word(activity)
+    lines = [f"{activity.label}「{activity.topic}」{clock.format(activity.starts_at)} 名单"
+             + (f"（{phase}）" if phase != "已结束" else "")]
+    if phase == "未开始":  # nobody can have come yet: no 出席 or 缺席, no rate
+        lines.append(f"应到 {roster.expected} 人，请假 {roster.count(ON_LEAVE)} 人；签到 "
+                     f"{clock.format(call.ctx.svc.sessions.window(activity)[0])} 开放，"
+                     "之后再统计出勤。")
+        shown = (ON_LEAVE, ABSENT)
+    else:
+        absent = "未签到" if phase == "签到中" else ABSENT
+        lines.append(f"应到 {roster.expected} 人：出席 {roster.count(ATTENDED)}、"
+                     f"补签 {roster.count(MADE_UP)}、请假 {roster.count(ON_LEAVE)}、"
+                     f"{absent} {roster.count(ABSENT)}；出勤率 {percent(roster.rate)}"
+                     + ("（签到中，尚未结束）" if phase == "签到中" else ""))
+        shown = (ATTENDED, MADE_UP, ON_LEAVE, ABSENT)
     if call.ctx.svc.activities.kind_of(activity).signup:
-        lines.append(f"报名 {len(roster.signed_up)} 人，候补 {len(roster.waitlist)} 人，"
-                     f"报名未到 {len(roster.no_shows)} 人")
-    for state in (ATTENDED, MADE_UP, ON_LEAVE, ABSENT):
+        lines.append(f"报名 {len(roster.signed_up)} 人，候补 {len(roster.waitlist)} 人"
+                     + (f"，报名未到 {len(roster.no_shows)} 人" if phase == "已结束" else ""))
+    titles = {ABSENT: {"未开始": "应到（未请假）", "签到中": "未签到"}.get(phase, ABSENT)}
+    for state in shown:
         people = [u for u, s in roster.states.items() if s == state]
         if people:
-            lines.append(f"{state}：")
+            lines.append(f"{titles.get(state, state)}：")
             for user_id in people:
                 extra = f"（{roster.leave_reasons[user_id]}）" if state == ON_LEAVE else ""
-                lines.append(f"  {names[user_id]}（{user_id}）{extra}")
+                mark = f"（{role}）" if user_id == roster.organiser else ""
+                lines.append(f"  {names[user_id]}（{user_id}）{mark}{extra}")
     if roster.walk_ins:
-        lines.append("现场参加（未报名或候补）：")
-        lines += [f"  {names[u]}（{u}）" + ("[候补]" if u in roster.waitlisted_walk_ins else "")
+        lines.append("现场参加（不在应到名单中）：")
+        lines += [f"  {names[u]}（{u}）" + (f"（{role}）" if u == roster.organiser else "")
+                  + ("[候补]" if u in roster.waitlisted_walk_ins else "")
                   for u in roster.walk_ins]
     if roster.waitlist:
         lines.append("候补顺序：" + "、".join(names[u] for u in roster.waitlist))
@@ -193,8 +207,9 @@ async def show_roster(call: Call):
     for page in paginate(roster_lines(call, roster, names), ctx.svc.settings.reply_max_chars):
         if not await send_private(call.bot, ctx.user_id, ctx.group_id, page):
             return f"名单私聊发送失败，请加我为好友后再试 /活动 名单 #{target}。"
-    return (f"{roster.activity.label} 的名单已私聊发给你（应到 {roster.expected} 人，"
-            f"出勤率 {percent(roster.rate)}）。")
+    figure = ("未开始" if state_of(call, roster.activity) == "未开始"
+              else f"出勤率 {percent(roster.rate)}")
+    return f"{roster.activity.label} 的名单已私聊发给你（应到 {roster.expected} 人，{figure}）。"
 
 
 async def sign_up(call: Call):
@@ -242,27 +257,31 @@ async def ask_leave(call: Call):
     if not reason:
         raise Usage()
     activity = await ctx.svc.activities.ask_leave(ctx.branch.id, ctx.user_id, target, reason)
-    return f"已记录你对{activity.label}「{activity.topic}」的请假（{reason}），支委会看到。"
+    return f"已记录你对{activity.label}「{activity.topic}」的请假（{reason}），支委会会看到。"
 
 
 KINDS_HELP = "类型：导学、微分享、主题党日、志愿服务、支部党员大会、支委会、党小组会、党课"
 ACTIVITY = Command("活动", aliases=("activity",), subs=(
-    Sub("列表", list_activities, "/活动 [列表] —— 近期和即将开始的各类活动", default=True),
+    Sub("列表", list_activities, "/活动 [列表] —— 近期和即将开始的各类活动", default=True,
+        own_branch=True),
     Sub("发起", create_activity, "/活动 发起 <类型> <主题> <时间> [时长] [名额 N] [截止 <时间>] "
         f"[地点 X] [@负责人] [无码] —— {KINDS_HELP}", creates=True),
     Sub("详情", activity_details,
-        "/活动 详情 <编号> —— 时间、地点、名额、报名和候补人数、我的状态"),
+        "/活动 详情 <编号> —— 时间、地点、名额、报名和候补人数、我的状态", own_branch=True),
+    Sub("我的", my_sign_ups, "/活动 我的 —— 我的报名和候补位置（同 /报名 我的）",
+        own_branch=True),
     Sub("取消", cancel_activity, "/活动 取消 <编号> —— 管理员或负责人取消活动"),
     Sub("名额", change_capacity, "/活动 名额 <编号> <人数> —— 调整名额（不少于已报名人数）"),
     Sub("名单", show_roster, "/活动 名单 <编号> —— 报名、出席、请假、缺席名单（私聊发给你）"),
 ))
 SIGNUP = Command("报名", aliases=("signup",), subs=(
-    Sub("报名", sign_up, "/报名 <编号> [备注] —— 报名活动，满员进入候补", default=True),
-    Sub("取消", cancel_sign_up, "/报名 取消 <编号> —— 取消报名，候补按顺序递补"),
-    Sub("我的", my_sign_ups, "/报名 我的 —— 我的报名和候补位置"),
+    Sub("报名", sign_up, "/报名 <编号> [备注] —— 报名活动，满员进入候补", default=True,
+        own_branch=True),
+    Sub("取消", cancel_sign_up, "/报名 取消 <编号> —— 取消报名，候补按顺序递补", own_branch=True),
+    Sub("我的", my_sign_ups, "/报名 我的 —— 我的报名和候补位置", own_branch=True),
 ))
 LEAVE = Command("请假", aliases=("leave",), subs=(
-    Sub(None, ask_leave, "/请假 <编号> <原因> —— 会议开始前请假（应到人员）"),
+    Sub(None, ask_leave, "/请假 <编号> <原因> —— 会议开始前请假（应到人员）", own_branch=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

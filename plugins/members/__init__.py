@@ -1,8 +1,16 @@
 from nonebot.plugin import PluginMetadata
 
-from domain.branches import IDENTITY_SHORT, LEADER_WORDS, ROLE_WORDS
+from domain.branches import (
+    IDENTITY_SHORT,
+    LEADER_WORDS,
+    ROLE_WORDS,
+    SKILLS_CLEAR,
+    SKILLS_OFF,
+    SKILLS_ON,
+)
 from domain.floors import normalize_floor
-from runtime.args import not_a_qq, person, word
+from domain.posts import describe
+from runtime.args import Mention, not_a_qq, person, word
 from runtime.reply import paginate
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
@@ -45,6 +53,12 @@ async def show_me(call: Call):
         names = await ctx.names([partner_id])
         role = "我帮扶" if helping else "帮扶我的是"
         lines.append(f"结对：{role} {names[partner_id]}")
+    if seen.posts:
+        lines.append("岗位：" + "、".join(describe(p) for p in seen.posts))
+    if member is not None:
+        skills = "、".join(seen.skills) or "未填写（/成员 特长 <标签…>）"
+        lines.append(f"特长：{skills}" + ("" if seen.matching or not seen.skills
+                                         else "（心愿匹配通知已关闭）"))
     wishes, claims = seen.wishes, seen.claims
     open_wishes = [w for w in wishes if w.state.is_active]
     open_claims = [w for w in claims if w.state.is_active]
@@ -103,12 +117,48 @@ async def list_members(call: Call):
     return paginate(lines, ctx.svc.settings.reply_max_chars)
 
 
+async def member_skills(call: Call):
+    """``/成员 特长 [@某人] [<标签…>|关闭|开启|清空]``: one's own skills; admins anyone's."""
+    ctx = call.ctx
+    tokens = call.tokens
+    target, skip = ctx.user_id, 0
+    first = tokens[0] if tokens else None
+    if isinstance(first, Mention) or (isinstance(first, str) and len(tokens) > 1
+                                      and person(first) is not None):
+        target, skip = person(first), 1
+    rest = call.rest(skip)
+    branches = ctx.svc.branches
+    you = "你" if target == ctx.user_id else (await ctx.names([target]))[target]
+    if rest in (SKILLS_OFF, SKILLS_ON):
+        await branches.set_matching(ctx.branch.id, ctx.actor, target, rest == SKILLS_ON)
+        if rest == SKILLS_OFF:
+            return f"已关闭{you}的心愿匹配通知，特长仍保留。发送 /成员 特长 开启 可重新打开。"
+        return f"已打开{you}的心愿匹配通知：有适合的心愿时会私聊告诉{you}。"
+    if rest == SKILLS_CLEAR:
+        await branches.set_skills(ctx.branch.id, ctx.actor, target, None)
+        return f"已清空{you}的特长。"
+    if not rest:
+        if target != ctx.user_id:
+            await ctx.require_admin()
+        tags, matching = await branches.skills(ctx.branch.id, target)
+        if not tags:
+            return f"{you}还没有填写特长。发送 /成员 特长 高数 英语 电脑维修 …（空格分隔）。"
+        return (f"{you}的特长：{'、'.join(tags)}（心愿匹配通知：{'开' if matching else '关'}）。"
+                "修改：/成员 特长 <标签…>；关闭通知：/成员 特长 关闭")
+    tags = await branches.set_skills(ctx.branch.id, ctx.actor, target, rest)
+    _, matching = await branches.skills(ctx.branch.id, target)
+    who = "你" if target == ctx.user_id else "TA"
+    tail = (f"有适合的心愿时会私聊通知{who}（/成员 特长 关闭 可关闭）。" if matching
+            else "心愿匹配通知目前是关闭的，发送 /成员 特长 开启 可打开。")
+    return f"已更新{you}的特长：{'、'.join(tags)}。{tail}"
+
+
 REGISTER = Command("登记", aliases=("register",), subs=(
     Sub(None, register_profile, "/登记 <姓名> [楼层] [宿舍] —— 建立或更新我的档案，"
         "如 /登记 张三 3楼 301"),
 ))
 ME = Command("我的", aliases=("me",), subs=(
-    Sub(None, show_me, "/我的 —— 我的身份、积分和心愿"),
+    Sub(None, show_me, "/我的 —— 我的身份、积分和心愿", own_branch=True),
 ))
 MEMBER = Command("成员", aliases=("member",), admin=True, subs=(
     Sub("设置", set_member_role, f"/成员 设置 <@某人> <身份> —— 身份：{'、'.join(ROLE_WORDS)}"
@@ -120,6 +170,8 @@ MEMBER = Command("成员", aliases=("member",), admin=True, subs=(
         "姓名、QQ、身份、楼层、宿舍、职务）；/成员 导入 确认 [跳过错误] —— 执行导入",
         aliases=("import",)),
     Sub("导出", export_roster, "/成员 导出 —— 把名册表格私聊发给你", aliases=("export",)),
+    Sub("特长", member_skills, "/成员 特长 [<标签…>|关闭|开启|清空] —— 我的特长，有适合的心愿时"
+        "私聊通知我（所有人；管理员可在前面写 @某人）", anyone=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

@@ -135,8 +135,9 @@ async def start_term(call: Call):
 
 
 POINTS = Command("积分", aliases=("points",), subs=(
-    Sub("查询", show_points, "/积分 [@某人] —— 本学期总分、分类明细和排名", default=True),
-    Sub("明细", show_statement, "/积分 明细 [页码] —— 我的积分流水，新的在前"),
+    Sub("查询", show_points, "/积分 [@某人] —— 本学期总分、分类明细和排名", default=True,
+        own_branch=True),
+    Sub("明细", show_statement, "/积分 明细 [页码] —— 我的积分流水，新的在前", own_branch=True),
     Sub("调整", adjust_points, "/积分 调整 <@某人> <±分数> <原因> —— 管理员奖惩（单次不超过上限）",
         admin=True),
     Sub("撤销", reverse_entry,
@@ -144,14 +145,14 @@ POINTS = Command("积分", aliases=("points",), subs=(
 ))
 RANK = Command("积分榜", aliases=("rank",), subs=(
     Sub(None, show_board, "/积分榜 [周|月|学期|总] [图|文字] —— 排行榜和我的名次；"
-        "加「图」发成一张图片"),
+        "加「图」发成一张图片", own_branch=True),
 ))
 PAIR = Command("结对", aliases=("pair",), admin=True, subs=(
     Sub(None, make_pairs, "/结对 [人数] —— 管理员：本学期积分前 N 名与后 N 名结对帮扶"
         "（不写人数时按默认对数，人不够就结能结的对数）"),
 ))
 TERM = Command("学期", aliases=("term",), subs=(
-    Sub("查看", show_term, "/学期 —— 当前学期和往期", default=True),
+    Sub("查看", show_term, "/学期 —— 当前学期和往期", default=True, own_branch=True),
     Sub("开始", start_term, "/学期 开始 <名称> —— 管理员开启新学期", admin=True),
 ))
 

@@ -255,14 +255,17 @@ async def start_survey(call: Call):
     lines += [f"{q.position}. {q.prompt}{'（选填）' if q.optional else ''}"
               for q in survey.questions]
     link = await surveys.link_label(survey)
+    groups = await ctx.svc.branches.groups(ctx.branch.id)
+    others = "，本支部的其他群也已通知" if len(groups) > 1 else ""
     if survey.link_kind is None:
-        lines.append(f"填写：私聊我发送 /问卷 填写 #{survey.id}")
+        lines.append(f"已私聊邀请本支部登记的成员 {invited} 人{others}。"
+                     f"填写：私聊我发送 /问卷 填写 #{survey.id}")
     elif survey.invited_at is not None:
-        lines.append(f"只请{link}的参加者填写：已私聊邀请 {invited} 人。")
+        lines.append(f"只请{link} 的参加者填写：已私聊邀请 {invited} 人{others}。")
     else:
         jobs.arm_invitation(survey)
-        lines.append(f"只请{link}的参加者填写：将在 "
-                     f"{ctx.svc.clock.format(survey.invite_at)} 签到结束后私聊邀请。")
+        lines.append(f"只请{link} 的参加者填写：将在 "
+                     f"{ctx.svc.clock.format(survey.invite_at)} 签到结束后私聊邀请{others}。")
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@ from nonebot import logger, require
 from nonebot.plugin import PluginMetadata
 
 from domain.errors import DomainError
-from domain.sessions import Sheet, percent
+from domain.sessions import Sheet, percent, role_word
 from domain.timeparse import parse_moment
 from domain.wording import attendance_words
 from runtime.args import integer, person, plain_text, record_id, word
@@ -54,7 +54,7 @@ def sheet_text(ctx: Ctx, sheet: Sheet) -> list[str]:
     lines = [f"{session.label}「{session.topic}」{clock.format(session.starts_at)} 签到表",
              attendance_words(ctx.svc.settings, len(sheet.attendees), sheet.eligible,
                               sheet.eligible_present, percent(sheet.rate)), "已签到："]
-    methods = {"code": "", "open": "", "manual": "（补签）", "leader": "（导学人）"}
+    methods = {"code": "", "open": "", "manual": "（补签）", "leader": f"（{role_word(session)}）"}
     lines += [f"  {name}（{c.user_id}）{clock.format(c.at, '%H:%M')}"
               f"{methods['leader' if c.method == 'manual' and c.operator_id is None else c.method]}"
               for c, name in sheet.attendees] or ["  无"]
@@ -128,7 +128,7 @@ async def deliver_code(call: Call, session) -> str:
                    call.ctx.svc, session)
     failed = [uid for uid in dict.fromkeys([session.leader_id, session.creator_id])
               if not await send_private(call.bot, uid, call.ctx.group_id, message)]
-    role = "导学人" if session.kind == "导学" else "负责人"
+    role = role_word(session)
     if failed:
         return (f"签到码私聊发送失败，请{role}或发起人私聊我发送 "
                 f"/导学 签到码 #{session.id} 获取。")
@@ -170,6 +170,19 @@ async def manual_check_in(call: Call):
     names = await ctx.svc.branches.names(ctx.branch.id, [target])
     return (f"已为 {names.get(target, target)} 补签{result.session.label}（原因：{reason}），"
             f"记 {result.points} 积分。")
+
+
+async def mark_leader_absent(call: Call):
+    ctx = call.ctx
+    tokens = call.tokens
+    target = person(tokens[1]) if len(tokens) == 2 else None
+    if target is None:
+        raise Usage()
+    session = await ctx.svc.sessions.mark_leader_absent(ctx.branch.id, ctx.actor,
+                                                        session_id(call), target)
+    names = await ctx.names([target])
+    return (f"已记下 {names[target]} 没有到场{session.label}：签到结束时不会自动记为出席"
+            "（本人签到仍然有效）。")
 
 
 async def set_or_show_rotation(call: Call):
@@ -230,9 +243,16 @@ async def hide_code(call: Call) -> str:
     return PRIVATE_PLEASE
 
 
+MEANT = {"表": "/导学 签到表 <编号>", "码": "/导学 签到码 <编号>（私聊我发送）"}
+
+
 async def check_in(call: Call):
     ctx = call.ctx
     words = call.text.split()
+    meant = MEANT.get(words[0]) if len(words) <= 2 and words else None
+    if meant is not None and (len(words) == 1 or record_id(words[1]) is not None):
+        # "/签到表 3" reaches /签到 as "表 3": not a code, so nothing to recall
+        return f"你是想用 {meant} 吗？/签到 后面只跟签到码。"
     notice = await hide_code(call) if words and ctx.group_id is not None else ""
     lengths = (ctx.svc.settings.checkin_code_digits, LEGACY_CODE_DIGITS)
     if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit()
@@ -284,12 +304,15 @@ async def submit_note(call: Call):
 CREATE_USAGE = ("/导学 发起 <主题> <开始时间> [时长分钟] [@导学人] [无码] —— 如 /导学 发起 "
                 "党章学习 今天 19:30 90")
 SESSION = Command("导学", aliases=("session",), subs=(
-    Sub("列表", list_sessions, "/导学 [列表] —— 近期和即将开始的导学", default=True),
+    Sub("列表", list_sessions, "/导学 [列表] —— 近期和即将开始的导学", default=True,
+        own_branch=True),
     Sub("发起", create_session, CREATE_USAGE, creates=True),
     Sub("取消", cancel_session, "/导学 取消 <编号> —— 管理员或导学人"),
     Sub("签到表", show_sheet, "/导学 签到表 <编号> —— 谁签到了、谁没来（私聊发给你）",
         private=True, secret=True),
     Sub("补签", manual_check_in, "/导学 补签 <编号> <@某人> <原因> —— 管理员补记出勤", admin=True),
+    Sub("缺席", mark_leader_absent, "/导学 缺席 <编号> <@负责人> —— 管理员：导学人或负责人"
+        "没有到场，签到结束时不再自动记为出席（各类活动通用）", admin=True),
     Sub("轮值", set_or_show_rotation,
         "/导学 轮值 [@a @b …] —— 查看轮值导学人；管理员带 @ 设置顺序"),
     Sub("签到码", show_code,
@@ -300,7 +323,8 @@ CHECKIN = Command("签到", aliases=("checkin",), subs=(
     Sub(None, check_in, "/签到 [签到码] —— 在导学现场签到（建议私聊我发送）", private=True),
 ))
 NOTE = Command("笔记", aliases=("note",), subs=(
-    Sub("提交", submit_note, "/笔记 <内容> —— 为最近签到的导学提交读书笔记", default=True),
+    Sub("提交", submit_note, "/笔记 <内容> —— 为最近签到的导学提交读书笔记（群里或私聊）",
+        default=True, own_branch=True),
     *note_subs(submit_note),  # 列表, 我的 (plugins/sessions/notes.py)
 ))
 

@@ -66,4 +66,4 @@ def note_subs(submit: Handler) -> tuple[Sub, ...]:
         return paginate(lines, ctx.svc.settings.reply_max_chars)
 
     return (Sub("列表", list_notes, LIST_USAGE, private=True, secret=True),
-            Sub("我的", my_notes, MINE_USAGE))
+            Sub("我的", my_notes, MINE_USAGE, own_branch=True))

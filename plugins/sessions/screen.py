@@ -1,8 +1,9 @@
 """The screen page (投屏页): a session's topic, current code, countdown and live count, served by
 NoneBot's own FastAPI app at ``/zhibu/screen/<token>``; the page polls ``…/state`` each second.
 
-The token rules live in the domain (``SessionService.screen``): only during the session's
-check-in window does anything of the session show; otherwise the page says why and no more.
+The token rules live in the domain (``SessionService.screen``): the code and the count show only
+during the session's check-in window; before it the page shows the topic, when check-in opens
+and a countdown to it; after it, or for an unknown token, it says why and no more.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from nonebot import get_bots, get_driver, logger
 
 from domain.checkin_code import SCREEN_PATH, ScreenStatus
+from domain.sessions import role_word
 from runtime import lifecycle
 from runtime.web import add_routes
 
@@ -54,13 +56,21 @@ def code_message(svc, session) -> str:
             f"每 {svc.sessions.codes.period} 秒自动更换，请在现场投屏显示。\n"
             f"投屏页（签到开放时显示签到码；只发给你，不要发到群里）：{link(svc, session)}\n"
             f"不便打开网页时，私聊我发送 /导学 签到码 #{session.id} 查看当前签到码。"
-            "导学人打开投屏页或查看签到码后自动记为到场。\n"
+            f"{role_word(session)}本人查看签到码或签到即记为到场（打开投屏页不算）。\n"
             "同学们到场后私聊我发送 /签到 <签到码> 签到。")
 
 
 async def state(token: str) -> tuple[int, dict]:
-    """The page's JSON: everything of the session only while it is open."""
-    shown = await lifecycle.services().sessions.screen(token)
+    """The page's JSON: the code and count only while check-in is open; before it the topic
+    and when it opens."""
+    svc = lifecycle.services()
+    shown = await svc.sessions.screen(token)
+    if shown.status is ScreenStatus.WAITING and shown.session is not None:
+        opens = shown.opens_at or 0
+        return 200, {"status": "waiting", "message": MESSAGES[shown.status],
+                     "label": shown.session.label, "topic": shown.session.topic,
+                     "opens": svc.clock.format(opens, "%m-%d %H:%M"),
+                     "seconds_to_open": max(0, opens - svc.clock.timestamp())}
     if shown.status is not ScreenStatus.OPEN:
         return STATUS_CODES[shown.status], {"status": shown.status.value,
                                             "message": MESSAGES[shown.status]}
@@ -147,12 +157,37 @@ const stateUrl = location.pathname.replace(/\\/$/, "") + "/state";
 let deadline = null;
 let stopped = false;
 function $(id) {{ return document.getElementById(id); }}
+let opensAt = null;
+function clock(seconds) {{
+  const h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return (h ? h + ":" + two(m) : String(m)) + ":" + two(s);
+}}
 function tick() {{
+  if (opensAt !== null) {{
+    const left = Math.max(0, Math.ceil((opensAt - Date.now()) / 1000));
+    $("countdown").textContent = "距签到开放还有 " + clock(left);
+    return;
+  }}
   if (deadline === null) {{ $("countdown").textContent = ""; return; }}
   const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
   $("countdown").textContent = left + " 秒后更换";
 }}
 function show(s) {{
+  if (s.status === "waiting" && s.topic) {{
+    $("message").hidden = true;
+    $("live").hidden = false;
+    $("label").textContent = s.label;
+    $("topic").textContent = s.topic;
+    $("code").textContent = "";
+    $("count").textContent = "";
+    $("hint").textContent = "签到 " + s.opens + " 开放，届时本页自动显示签到码，请保持打开";
+    deadline = null;
+    opensAt = Date.now() + s.seconds_to_open * 1000;
+    tick();
+    return;
+  }}
+  opensAt = null;
   if (s.status !== "open") {{
     $("live").hidden = true;
     $("message").hidden = false;

@@ -134,16 +134,18 @@ WISH_POST = Command("许愿", aliases=("wish",), subs=(
     Sub(None, post_wish, "/许愿 <内容> 或 /心愿 发布 <内容> —— 发布心愿", creates=True),
 ))
 WISH = Command("心愿", subs=(
-    Sub("列表", list_wishes, "/心愿 [列表] [页码] —— 待认领和已认领的心愿", default=True),
+    Sub("列表", list_wishes, "/心愿 [列表] [页码] —— 待认领和已认领的心愿", default=True,
+        own_branch=True),
     Sub("发布", post_wish, "/心愿 发布 <内容> —— 发布心愿（同 /许愿）", creates=True),
-    Sub("详情", wish_details, "/心愿 详情 <编号> —— 心愿详情和经过"),
+    Sub("详情", wish_details, "/心愿 详情 <编号> —— 心愿详情和经过", own_branch=True),
     Sub("认领", claim_wish, "/心愿 认领 <编号> —— 认领心愿（入党积极分子及以上）"),
     Sub("放弃", give_up_wish, "/心愿 放弃 <编号> —— 放弃认领，心愿重新开放"),
     Sub("完成", mark_wish_done, "/心愿 完成 <编号> [说明] —— 标记已服务，请许愿人评价"),
-    Sub("评价", rate_wish, "/心愿 评价 <编号> <1-5> [评语] —— 许愿人确认并评分"),
+    Sub("评价", rate_wish, "/心愿 评价 <编号> <1-5> [评语] —— 许愿人确认并评分",
+        own_branch=True),
     Sub("撤回", withdraw_wish, "/心愿 撤回 <编号> —— 许愿人撤回"),
     Sub("关闭", close_wish, "/心愿 关闭 <编号> [原因] —— 管理员关闭心愿", admin=True),
-    Sub("我的", my_wishes, "/心愿 我的 —— 我发布的和我认领的心愿"),
+    Sub("我的", my_wishes, "/心愿 我的 —— 我发布的和我认领的心愿", own_branch=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

@@ -264,3 +264,24 @@ async def test_report_figures_per_kind_on_a_hand_counted_term(world, clock):
     assert states == sorted([(a.id, WISHER, "出席"), (a.id, HELPER, "缺席"),
                              (a.id, HELPER2, "候补到场"), (meeting.id, HELPER, "出席"),
                              (meeting.id, WISHER, "请假"), (meeting.id, MASSES, "缺席")])
+
+
+async def test_other_kinds_call_their_leader_fuzeren_not_daoxueren(world, clock, settings):
+    svc, b = world.svc, world.branch_id
+    volunteering = await share(world, kind="志愿服务", topic="清扫楼道", leader_id=HELPER)
+    with pytest.raises(Forbidden, match="本场负责人") as refused:
+        await svc.sessions.cancel(b, Actor(WISHER), volunteering.id)
+    assert "导学人" not in str(refused.value)
+    with pytest.raises(Forbidden, match="只发给本场负责人"):
+        await svc.sessions.code_for(volunteering.id, Actor(WISHER))
+    clock.set(TONIGHT)
+    await svc.sessions.code_for(volunteering.id, Actor(HELPER))
+    [entry], _ = await svc.points.ledger.entries_of(b, HELPER, limit=5)
+    assert entry.reason == "志愿服务 #1 签到（负责人到场）"
+    wrong = next(c for c in (f"{i:04d}" for i in range(10000))
+                 if svc.sessions.judge(volunteering, c, clock.timestamp()).value == "wrong")
+    for _ in range(settings.checkin_max_wrong - 1):
+        with pytest.raises(DomainError):
+            await svc.sessions.check_in(b, WISHER, wrong)
+    with pytest.raises(Forbidden, match="请联系负责人或支委补签"):
+        await svc.sessions.check_in(b, WISHER, wrong)

@@ -8,10 +8,10 @@ import pytest
 from domain.branches import Actor
 from domain.checkin_code import CheckinCodes, ScreenStatus, Verdict
 from domain.errors import DomainError, Forbidden
-from domain.sessions import CODE_EXPIRED, LEADER_REASON, REGISTER_FIRST
+from domain.sessions import CODE_EXPIRED, REGISTER_FIRST, leader_reason
 from storage.database import Database, available_migrations
 from tests.conftest import TZ
-from tests.domain.conftest import HELPER, SECRETARY, WISHER
+from tests.domain.conftest import HELPER, HELPER2, SECRETARY, WISHER
 
 TONIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=TZ)  # the clock starts at 20:00 that day
 # RFC 6238 appendix B: the SHA-1 secret "12345678901234567890", as base32
@@ -201,12 +201,14 @@ async def test_screen_token_valid_wrong_and_outside_the_window(world, clock):
     assert len(s.screen_token) >= 32
     assert svc.sessions.screen_link(s).endswith(f"/zhibu/screen/{s.screen_token}")
     waiting = await svc.sessions.screen(s.screen_token)  # 20:00, the window opens at 20:30
-    assert waiting.status is ScreenStatus.WAITING and waiting.session is None
+    assert waiting.status is ScreenStatus.WAITING and waiting.code is None
+    assert waiting.session.topic == "党章学习"  # what and when, never the code
+    assert waiting.opens_at == svc.sessions.window(s)[0]
     clock.set(TONIGHT)
     await svc.sessions.check_in(world.branch_id, WISHER, shown(world, s))
     live = await svc.sessions.screen(s.screen_token)
     assert live.status is ScreenStatus.OPEN and live.session.topic == "党章学习"
-    assert live.code.code == shown(world, s) and live.count == 2  # WISHER and the leader
+    assert live.code.code == shown(world, s) and live.count == 1  # the page books nobody
     for token in (s.screen_token[:-1] + ("A" if s.screen_token[-1] != "A" else "B"),
                   "x", "../../etc/passwd", "a" * 500, ""):
         assert (await svc.sessions.screen(token)).status is ScreenStatus.INVALID
@@ -221,25 +223,50 @@ async def test_screen_token_valid_wrong_and_outside_the_window(world, clock):
 
 async def test_the_leader_is_counted_present(world, clock, settings):
     svc, b = world.svc, world.branch_id
-    by_screen = await schedule(world, leader_id=HELPER)
+    by_code = await schedule(world, leader_id=HELPER)
     by_summary = await schedule(world, leader_id=SECRETARY, starts=TONIGHT + timedelta(hours=2))
-    await svc.sessions.screen(by_screen.screen_token)  # before the window: nothing
+    await svc.sessions.code_for(by_code.id, Actor(HELPER))  # before the window: nothing
     await svc.sessions.code_for(by_summary.id, Actor(SECRETARY))
-    assert await svc.sessions.repo.checkins(by_screen.id) == []
+    assert await svc.sessions.repo.checkins(by_code.id) == []
     assert await svc.sessions.repo.checkins(by_summary.id) == []
     clock.set(TONIGHT)
-    for _ in range(3):  # the page polls; the leader is booked once
-        await svc.sessions.screen(by_screen.screen_token)
-    [leader] = await svc.sessions.repo.checkins(by_screen.id)
+    for _ in range(3):  # the screen page polls: it books nobody, whoever opened it
+        await svc.sessions.screen(by_code.screen_token)
+    assert await svc.sessions.repo.checkins(by_code.id) == []
+    for _ in range(2):  # the leader's own request for the code books them, once
+        await svc.sessions.code_for(by_code.id, Actor(HELPER))
+    [leader] = await svc.sessions.repo.checkins(by_code.id)
     assert leader.user_id == HELPER and leader.method == "manual"
-    assert leader.operator_id is None and leader.reason == LEADER_REASON
+    assert leader.operator_id is None and leader.reason == leader_reason(by_code) == "导学人到场"
     [entry], _ = await svc.points.ledger.entries_of(b, HELPER, limit=5)
     assert entry.delta == settings.points_checkin and "补签" not in entry.reason
-    assert not (await svc.sessions.check_in(b, HELPER, shown(world, by_screen))).new
+    assert not (await svc.sessions.check_in(b, HELPER, shown(world, by_code))).new
     clock.set(TONIGHT + timedelta(hours=3, minutes=30))
     assert await svc.sessions.fire_job(by_summary.id, "summary")
     assert [c.user_id for c in await svc.sessions.repo.checkins(by_summary.id)] == [SECRETARY]
     assert not await svc.sessions.ensure_leader_present(by_summary)
+
+
+async def test_a_leader_marked_absent_is_not_booked_at_close(world, clock):
+    svc, b = world.svc, world.branch_id
+    absent = await schedule(world, leader_id=HELPER)
+    came = await schedule(world, leader_id=HELPER2, starts=TONIGHT + timedelta(minutes=5))
+    with pytest.raises(Forbidden):
+        await svc.sessions.mark_leader_absent(b, Actor(WISHER), absent.id, HELPER)
+    with pytest.raises(DomainError, match="只有导学人需要记缺席"):
+        await svc.sessions.mark_leader_absent(b, world.secretary, absent.id, WISHER)
+    marked = await svc.sessions.mark_leader_absent(b, world.secretary, absent.id, HELPER)
+    assert marked.leader_absent_by == SECRETARY
+    clock.set(TONIGHT)
+    await svc.sessions.code_for(came.id, Actor(HELPER2))  # booked: too late to mark absent
+    with pytest.raises(DomainError, match="已经签到过"):
+        await svc.sessions.mark_leader_absent(b, world.secretary, came.id, HELPER2)
+    await svc.sessions.code_for(absent.id, Actor(HELPER))  # the admin's word stands
+    clock.set(TONIGHT + timedelta(hours=2))
+    assert await svc.sessions.fire_job(absent.id, "summary")
+    assert await svc.sessions.repo.checkins(absent.id) == []
+    with pytest.raises(DomainError, match="签到已经结束"):
+        await svc.sessions.mark_leader_absent(b, world.secretary, came.id, HELPER2)
 
 
 async def test_a_leader_without_a_profile_is_not_booked(world, clock):

@@ -177,3 +177,26 @@ async def test_weekly_commendation(world, settings):
     assert "第 3 名 助人者二 4 分" in row[5] and "群众甲" not in row[5]
     settings.commend_enabled = False
     assert await svc.points.queue_commendations() == 0
+
+
+async def test_weekly_commendation_lists_everyone_tied_for_the_last_place(world):
+    svc = world.svc
+    for uid, pts in ((WISHER, 9), (HELPER, 7), (HELPER2, 5), (MASSES, 5), (SECRETARY, 1)):
+        await award(world, uid, pts)
+    assert await svc.points.queue_commendations() == 1
+    [row] = await svc.outbox.repo.all()
+    assert "第 3 名 助人者二 5 分" in row[5] and "第 3 名 群众甲 5 分" in row[5]
+    assert "书记" not in row[5]
+
+
+async def test_board_lists_everyone_tied_at_its_last_place(world, settings):
+    svc, b = world.svc, world.branch_id
+    settings.rank_size = 2
+    for uid, pts in ((WISHER, 9), (HELPER, 5), (HELPER2, 5), (MASSES, 5), (SECRETARY, 1)):
+        await award(world, uid, pts)
+    board = await svc.points.board(b, "学期", SECRETARY)
+    assert board.rows == [(1, WISHER, 9), (2, HELPER, 5), (2, HELPER2, 5), (2, MASSES, 5)]
+    assert board.mine == (5, 1, 5)
+    await svc.branches.remove(b, world.secretary, HELPER2)  # off the board, and off the cut
+    board = await svc.points.board(b, "学期", WISHER)
+    assert board.rows == [(1, WISHER, 9), (2, HELPER, 5), (2, MASSES, 5)]

@@ -203,3 +203,50 @@ async def test_unknown_branch_is_named(svc, roster):
     service, _ = roster
     with pytest.raises(Exception, match="没有找到支部 #99"):
         await service.preview(99, parse(svc, "姓名,QQ\n张三,123456\n"))
+
+
+async def test_a_political_status_never_lowers_a_recorded_stage(svc, roster):
+    service, b = roster
+    stages = {20011: "入党积极分子", 20012: "发展对象", 20013: "预备党员", 20014: "群众"}
+    for uid, stage in stages.items():
+        await svc.branches.register(b, uid, f"同学{uid}", "1楼", "101")
+        if stage != "群众":
+            await svc.branches.set_role(b, OWNER, uid, stage)
+    parsed = parse(svc, csv_text([
+        ["姓名", "QQ", "政治面貌", "楼层", "宿舍"],
+        ["同学20011", "20011", "共青团员", "1楼", "101"],  # an activist who is in the League
+        ["同学20012", "20012", "群众", "1楼", "101"],
+        ["同学20013", "20013", "", "1楼", "101"],  # blank: kept, as always
+        ["同学20014", "20014", "共青团员", "1楼", "101"],  # 群众 stays 群众: nothing to say
+    ]))
+    plan = await service.preview(b, parsed)
+    assert plan.changed == [] and len(plan.unchanged) == 4
+    text = "\n".join(plan.lines())
+    assert "保留身份" in text and "/成员 设置" in text
+    assert "第 2 行 同学20011（20011）：表中“共青团员”，保持 入党积极分子" in text
+    assert "第 3 行 同学20012（20012）：表中“群众”，保持 发展对象" in text
+    assert "20013" not in text and "20014" not in text
+    await service.apply(b, parsed)
+    for uid, stage in stages.items():
+        assert (await svc.branches.member(b, uid)).identity == stage
+    # only a stage changes a stage, lower ones too
+    plan = await service.apply(b, parse(svc, csv_text([
+        ["姓名", "QQ", "身份"], ["同学20012", "20012", "积极分子"],
+        ["同学20014", "20014", "中共预备党员"]])))
+    assert [(c.write.user_id, c.changes) for c in plan.changed] == [
+        (20012, ("身份 发展对象→入党积极分子",)), (20014, ("身份 群众→预备党员",))]
+    assert plan.kept_stage == []
+
+
+async def test_full_width_qq_numbers_are_read_and_a_footer_is_not_a_member(svc):
+    parsed = parse(svc, csv_text([
+        ["姓名", "QQ", "身份"],
+        ["张三", "２００１３", "群众"],
+        ["李四", "", "群众"],  # inside the table: still refused
+        ["王五", "20015", "群众"],
+        ["", "", ""],
+        ["制表人：陈书记", "", ""],
+        ["", "", "2026年9月"],
+    ]))
+    assert [(r.line, r.user_id) for r in parsed.rows] == [(2, 20013), (4, 20015)]
+    assert [(r.line, r.reason) for r in parsed.refused] == [(3, "缺少QQ号")]

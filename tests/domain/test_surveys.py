@@ -1,6 +1,7 @@
 """Surveys: parsing, the step-by-step answer flow (skip, cancel, timeout), who may answer,
 invitations after a session, anonymity in the raw tables, results and the report figures."""
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -157,7 +158,7 @@ async def test_session_survey_invites_its_check_ins_after_the_end(world, clock):
     assert invited == 0 and survey.title == f"满意度调查：导学 #{session.id}「党章学习」"
     assert survey.invite_at == session.ends_at + 30 * 60
     assert await svc.surveys.invite_due() == {}
-    with pytest.raises(Forbidden, match=f"只请导学 #{session.id}的参加者填写"):
+    with pytest.raises(Forbidden, match=f"只请导学 #{session.id} 的参加者填写"):
         await svc.surveys.start(survey.id, Actor(MASSES))
     clock.set(datetime.fromtimestamp(survey.invite_at, TZ))
     assert await svc.surveys.invite_due() == {survey.id: 2}
@@ -293,3 +294,55 @@ async def test_report_gains_polls_surveys_and_the_satisfaction_score(world, cloc
     assert rows["问卷满意度"] == "平均 4.00 分，4–5 分占 66.7%（3 份评分）"
     labels = [label for label, _ in report.figures()]
     assert labels.index("问卷满意度") == len(labels) - 1  # appended after the existing rows
+
+
+async def test_a_branch_survey_tells_the_other_groups_and_invites_each_member(world):
+    svc, b = world.svc, world.branch_id
+    await svc.branches.bind(5002, b, Actor(10000, is_superuser=True))
+    survey, invited = await svc.surveys.create(b, 5001, world.secretary, "满意度")
+    assert invited == 4  # every active profile but the creator, who typed it
+    rows = await svc.db.fetchall("SELECT target_type, target_id, kind, segments, "
+                                 "fallback_segments, via_group_id FROM outbox ORDER BY id")
+    groups = [r for r in rows if r["target_type"] == "group"]
+    assert [(r["target_id"], r["kind"]) for r in groups] == [(5002, "survey_new")]
+    assert f"/问卷 填写 #{survey.id}" in groups[0]["segments"]
+    invites = [r for r in rows if r["target_type"] == "private"]
+    assert sorted(r["target_id"] for r in invites) == [WISHER, HELPER, HELPER2, MASSES]
+    for r in invites:
+        assert r["kind"] == "survey_invite" and r["via_group_id"] == 5001
+        assert f"/问卷 填写 #{survey.id}" in r["segments"] and "满意度调查" in r["segments"]
+        fallback = json.loads(r["fallback_segments"])
+        assert fallback[0] == {"type": "at", "data": {"qq": str(r["target_id"])}}
+        assert "/问卷 填写" in fallback[1]["data"]["text"]
+        assert "满意度调查" not in r["fallback_segments"]  # no content in the group
+    # 回收率 counts whom it reached: someone who registered later counts once they answer
+    results = await svc.surveys.results(survey.id, world.secretary, b)
+    assert (results.answered, results.invited) == (0, 5)
+    await svc.branches.register(b, 106, "后来的", "3楼", "302")
+    assert (await svc.surveys.results(survey.id, world.secretary, b)).invited == 5
+    await answer(world, survey.id, 106, "5", "5", "跳过")
+    await answer(world, survey.id, HELPER, "4", "4", "跳过")
+    results = await svc.surveys.results(survey.id, world.secretary, b)
+    assert (results.answered, results.invited) == (2, 6)
+
+
+async def test_a_survey_and_its_invitations_are_one_change(world, monkeypatch):
+    svc, b = world.svc, world.branch_id
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("the outgoing queue is down")
+
+    monkeypatch.setattr(svc.outbox, "to_user", broken)
+    with pytest.raises(RuntimeError):
+        await svc.surveys.create(b, 5001, world.secretary, "满意度")
+    assert await svc.db.fetchval("SELECT COUNT(*) FROM surveys") == 0
+    assert await svc.db.fetchval("SELECT COUNT(*) FROM survey_invitations") == 0
+
+
+async def test_a_text_answer_keeps_its_full_width_punctuation(world):
+    survey = await create(world)
+    steps = await answer(world, survey.id, HELPER, "５", "２", "很好，下次再来！（真的）")
+    assert [s.kind for s in steps] == ["ask", "ask", "done"]  # full-width digits still count
+    results = await world.svc.surveys.results(survey.id, world.secretary, world.branch_id)
+    assert results.summaries[2].texts == ("很好，下次再来！（真的）",)
+    assert results.summaries[0].scores == (5,)

@@ -29,3 +29,19 @@ def bot_process(tmp_path):
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def fast_bot(tmp_path):
+    """bot.py with a fast outgoing queue, so private notices arrive within the test, a flood
+    limit a scripted secretary stays under, and its clock movable over loopback HTTP
+    (playground mode), so time can pass without waiting (the daily backup then runs too: into
+    the test's folder)."""
+    proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log", SEND_RATE_PER_MINUTE="6000",
+                      SEND_INTERVAL_SECONDS="0.01", PLAYGROUND_MODE="true", FLOOD_BURST="500",
+                      BACKUP_DIR=str(tmp_path / "backups"))
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -40,3 +40,40 @@ async def test_backup_while_running_and_restore_after_stop(bot_process, tmp_path
         call = await qq.reply_to(GROUP, WISHER, "/心愿")
         text = message_text(call)
         assert "备份之前的心愿" in text and "备份之后的心愿" not in text
+
+
+async def test_the_bot_refuses_a_broken_database_and_starts_after_a_restore(tmp_path):
+    from tests.e2e.onebot import BotProcess
+
+    bot = BotProcess(tmp_path / "zhibu.db", tmp_path / "bot.log")
+    env = {**bot.env, "BACKUP_DIR": str(tmp_path / "backups")}
+    bot.start()
+    try:
+        async with OneBotClient(bot.port) as qq:
+            await qq.set_up_group(GROUP, OWNER)
+            call = await qq.reply_to(GROUP, WISHER, "/许愿 损坏之前的心愿")
+            assert "心愿 #1 已发布" in message_text(call)
+        assert backup_tool("--to", str(tmp_path / "night.db"), env=env).returncode == 0
+    finally:
+        bot.stop()
+    with open(tmp_path / "zhibu.db", "r+b") as f:  # a failing disk: 8 KB of garbage
+        f.seek(0)
+        f.write(bytes(range(256)) * 32)
+
+    started = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=bot.env,
+                             capture_output=True, text=True, timeout=60)
+    said = started.stdout + started.stderr
+    assert started.returncode != 0
+    assert "已损坏，机器人不启动" in said and "python -m tools.backup restore" in said
+    assert "database ready" not in said and "Traceback" not in said
+
+    restored = backup_tool("restore", str(tmp_path / "night.db"), env=env)
+    assert restored.returncode == 0, restored.stderr
+    assert "已损坏" in restored.stdout and "before-restore-broken" in restored.stdout
+    bot.start()
+    try:
+        async with OneBotClient(bot.port) as qq:
+            call = await qq.reply_to(GROUP, WISHER, "/心愿")
+            assert "损坏之前的心愿" in message_text(call)
+    finally:
+        bot.stop()

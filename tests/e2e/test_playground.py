@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -121,3 +122,52 @@ def test_production_bot_has_no_clock_endpoint(bot_process):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code in (404, 405)
+
+
+async def test_the_export_is_saved_and_the_tools_run_on_the_playground_clock(tmp_path):
+    from openpyxl import load_workbook
+
+    from tests.tools.test_export import raw_figures
+
+    shown: list[str] = []
+    db = tmp_path / "pg.db"
+    running = await start(db, shown.append)
+    pg = running.pg
+    try:
+        await pg.as_("陈书记", "/导学 发起 党章学习 明天 19:30 60 @李四")
+        await pg.skip(2 * 86400)  # past the session, and the 03:30 backups
+        assert any("导学举办：1 场" in line for line in await pg.as_("陈书记", "/统计"))
+        lines = "\n".join(await pg.as_("陈书记", "/统计 导出"))
+        saved = re.search(r"已保存到 (\S+\.xlsx)", lines)
+        assert saved, lines
+        path = saved.group(1)
+        assert path.startswith(str(tmp_path / "playground-files"))
+        assert raw_figures(load_workbook(path)["汇总"])["导学举办"] == 1
+        # :who shows the profiles as they are now, not as seeded
+        await pg.as_("陈书记", "/成员 设置 @钱六 积极分子")
+        await pg.list_cast()
+        assert "钱六 20014 入党积极分子 1楼 104" in shown[-1]
+        await pg.switch_person("钱六")
+        assert "现在你是 钱六（20014，入党积极分子）" in shown[-1]
+    finally:
+        await finish(running)
+
+    env = {k: v for k, v in os.environ.items() if k not in ("BACKUP_DIR", "CLOCK_OFFSET_SECONDS")}
+    out = tmp_path / "cli.xlsx"
+    done = subprocess.run([sys.executable, "-m", "tools.export", "--branch", "1", "-o", str(out),
+                           "--db", str(db)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert raw_figures(load_workbook(out)["汇总"])["导学举办"] == 1  # the playground's clock
+    early = tmp_path / "early.xlsx"
+    done = subprocess.run([sys.executable, "-m", "tools.export", "--branch", "1", "-o",
+                           str(early), "--db", str(db), "--at",
+                           f"{datetime.now(TZ):%Y-%m-%d %H:%M}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert raw_figures(load_workbook(early)["汇总"])["导学举办"] == 0  # --at: before it
+    listed = subprocess.run([sys.executable, "-m", "tools.backup", "list", "--db", str(db)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert str(tmp_path / "playground-backups") in listed.stdout
+    assert "zhibu-" in listed.stdout

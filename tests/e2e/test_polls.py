@@ -49,9 +49,16 @@ async def test_polls_and_a_survey_over_the_websocket(tmp_path, bot_clock):
             assert "不能改投" in await private_reply(qq, MEMBERS[1], "/投票 #2 1")
             assert "没有找到投票 #2" in await private_reply(qq, 79999, "/投票 #2 1")
 
-            call = await qq.reply_to(GROUP, OWNER, "/问卷 发起 活动反馈 匿名\n评分 收获大吗\n"
-                                                   "填空 建议 选填", role="owner")
+            await qq.group_message(GROUP, OWNER, "/问卷 发起 活动反馈 匿名\n评分 收获大吗\n"
+                                                 "填空 建议 选填", role="owner")
+            calls = [await qq.next_call() for _ in range(1 + len(MEMBERS))]
+            [call] = [c for c in calls if c["action"] == "send_msg"]
             assert "已发起问卷 #1「活动反馈」，共 2 题（匿名）" in message_text(call)
+            assert "已私聊邀请本支部登记的成员 4 人" in message_text(call)
+            invites = [c for c in calls if c is not call]  # each member, privately
+            assert sorted(c["params"]["user_id"] for c in invites) == sorted(MEMBERS)
+            assert all(c["action"] == "send_private_msg" and "/问卷 填写 #1" in message_text(c)
+                       for c in invites)
             assert "第 1/2 题" in await private_reply(qq, MEMBERS[2], "/问卷 填写 #1")
             assert "请回复 1 到 5" in await private_reply(qq, MEMBERS[2], "十分")
             assert "第 2/2 题" in await private_reply(qq, MEMBERS[2], "5")

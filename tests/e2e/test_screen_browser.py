@@ -107,10 +107,9 @@ async def test_screen_page_in_a_real_browser(short_code_bot, bot_clock):
                 assert await page.text_content("#topic") == "党章学习"
                 assert re.fullmatch(r"\d+ 秒后更换", await page.text_content("#countdown"))
                 first = await page.text_content("#code")
-                # the leader is counted present once the page shows the session
-                await page.wait_for_function(
-                    "document.getElementById('count').textContent === '已签到 1 人'",
-                    timeout=10000)
+                # opening the page books nobody (anyone holding the link may open it)
+                await asyncio.sleep(1.5)
+                assert await page.text_content("#count") == "已签到 0 人"
 
                 reply = await private_reply(qq, OUTSIDER, f"/签到 {first}")
                 assert "/登记" in reply and "签到成功" not in reply
@@ -118,14 +117,32 @@ async def test_screen_page_in_a_real_browser(short_code_bot, bot_clock):
                 reply = await private_reply(qq, MEMBER, f"/签到 {code}")
                 assert "签到成功：导学 #1" in reply and code not in reply
                 await page.wait_for_function(
-                    "document.getElementById('count').textContent === '已签到 2 人'",
+                    "document.getElementById('count').textContent === '已签到 1 人'",
                     timeout=10000)
                 await page.wait_for_function(
                     f"document.getElementById('code').textContent !== '{first}'",
                     timeout=(2 * PERIOD + 5) * 1000)
                 changed = await page.text_content("#code")
                 assert re.fullmatch(r"\d{4}", changed) and changed != first
-                assert await page.text_content("#count") == "已签到 2 人"
+                assert await page.text_content("#count") == "已签到 1 人"
+
+                # a session whose check-in opens later: its topic, when, and a countdown
+                later = bot_clock.now() + timedelta(hours=3)
+                await qq.group_message(GROUP, OWNER, [{"type": "text", "data": {
+                    "text": f"/导学 发起 党史学习 {later:%Y-%m-%d %H:%M} 60 "}},
+                    {"type": "at", "data": {"qq": str(LEADER)}}], role="owner")
+                calls = [await qq.next_call() for _ in range(3)]
+                to_leader = next(c for c in calls if c["params"].get("user_id") == LEADER
+                                 and "党史学习" in message_text(c))
+                await page.goto(LINK.search(message_text(to_leader)).group(0))
+                await page.wait_for_function(
+                    "document.getElementById('topic').textContent === '党史学习'",
+                    timeout=10000)
+                opens = later - timedelta(minutes=30)
+                assert f"签到 {opens:%m-%d %H:%M} 开放" in await page.text_content("#hint")
+                assert re.fullmatch(r"距签到开放还有 2:\d\d:\d\d",
+                                    await page.text_content("#countdown"))
+                assert await page.text_content("#code") == ""
             finally:
                 await browser.close()
 

@@ -73,6 +73,19 @@ async def test_bad_input_gets_usage_or_a_clear_answer(app, branch, services):
     )
 
 
+async def private_roster(app, asker: int, activity_id: int, *fragments: str,
+                         absent: tuple[str, ...] = (), reply: Says | None = None) -> None:
+    """``/活动 名单`` in the group: the list goes privately, the group gets one line."""
+    event = group_message(asker, f"/活动 名单 #{activity_id}")
+    async with app.test_matcher() as ctx:
+        bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
+        ctx.receive_event(bot, event)
+        ctx.should_call_api("send_private_msg", {
+            "user_id": asker, "message": Says(*fragments, absent=absent),
+        }, result={"message_id": 2})
+        ctx.should_call_send(event, reply or Says("名单已私聊发给你"), result={})
+
+
 async def test_meeting_leave_and_the_private_roster_with_four_states(app, branch, services,
                                                                       clock):
     from datetime import timedelta
@@ -96,17 +109,10 @@ async def test_meeting_leave_and_the_private_roster_with_four_states(app, branch
     await services.sessions.check_in(branch.id, HELPER, None)
     await converse(app, (group_message(MASSES, f"/请假 #{meeting.id} 晚了"),
                          Says("已经开始，不能再请假")))
-    event = group_message(SECRETARY, f"/活动 名单 #{meeting.id}")
-    async with app.test_matcher() as ctx:
-        bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
-        ctx.receive_event(bot, event)
-        ctx.should_call_api("send_private_msg", {
-            "user_id": SECRETARY,
-            "message": Says("应到 3 人：出席 1、补签 0、请假 1、缺席 1", "请假：",
-                            "小王（20101）（实习在外地）", "缺席：", "小赵（20103）"),
-        }, result={"message_id": 2})
-        ctx.should_call_send(event, Says("名单已私聊发给你", "出勤率 33%",
-                                         absent=("小赵", "小王")), result={})
+    clock.set(starts + timedelta(hours=2))  # check-in closed: the states are final
+    await private_roster(app, SECRETARY, meeting.id, "应到 3 人：出席 1、补签 0、请假 1、缺席 1",
+                         "请假：", "小王（20101）（实习在外地）", "缺席：", "小赵（20103）",
+                         reply=Says("名单已私聊发给你", "出勤率 33%", absent=("小赵", "小王")))
     await converse(app, (group_message(WISHER, f"/活动 名单 #{meeting.id}"),
                          Says("只有支委、书记、群管理员或活动负责人")))
 
@@ -127,3 +133,37 @@ async def test_another_branchs_activity_is_not_found(app, branch, services):
 
 async def test_session_commands_keep_working_for_guided_study(app, branch):
     await converse(app, (group_message(WISHER, "/导学"), Says("近期没有导学")))
+
+
+async def test_the_organiser_is_present_as_organiser_not_a_make_up(app, branch, services,
+                                                                   clock):
+    from datetime import timedelta
+
+    from tests.fakes import private_message
+
+    owner = Actor(1, is_group_admin=True)
+    await services.branches.set_role(branch.id, owner, SECRETARY, "正式党员")
+    await services.branches.set_role(branch.id, owner, WISHER, "预备党员")
+    starts = clock.now() + timedelta(hours=2)
+    meeting = await services.activities.create(branch.id, GROUP, Actor(SECRETARY), "党小组会",
+                                               "学习交流", starts, 60)
+    # before the start: nobody is 缺席 yet and there is no rate
+    await private_roster(app, SECRETARY, meeting.id, "名单（未开始）", "应到 3 人，请假 0 人",
+                         "应到（未请假）：", absent=("缺席", "出勤率"),
+                         reply=Says("名单已私聊发给你", "未开始"))
+    clock.set(starts)
+    await converse(app, (private_message(SECRETARY, f"/导学 签到码 #{meeting.id}"),
+                         Says("党小组会 #1「学习交流」当前签到码")))
+    await services.sessions.check_in(branch.id, WISHER, services.sessions.code_now(meeting).code)
+    await services.sessions.manual_check_in(branch.id, Actor(SECRETARY), meeting.id, HELPER,
+                                            "会后补学")
+    clock.set(starts + timedelta(hours=2))
+    await services.sessions.fire_job(meeting.id, "summary")
+    await private_roster(app, SECRETARY, meeting.id,
+                         "应到 3 人：出席 2、补签 1、请假 0、缺席 0", "出席：",
+                         "老张（20104）（负责人）", "补签：\n  小李（20102）",
+                         absent=("补签：\n  老张",))
+    [summary] = [r for r in await services.outbox.repo.all() if "签到结束" in r[5]]
+    assert "出席 3 人" in summary[5]
+    entries, _ = await services.points.ledger.entries_of(branch.id, SECRETARY, limit=5)
+    assert [e.reason for e in entries] == ["党小组会 #1 签到（负责人到场）"]

@@ -155,8 +155,9 @@ async def test_screen_handlers(app, branch, services, clock):
     session = await schedule(services, branch)
     waiting = await screen.page_state(session.screen_token)
     assert waiting.status_code == 200
-    assert json.loads(waiting.body) == {"status": "waiting",
-                                        "message": screen.MESSAGES[ScreenStatus.WAITING]}
+    assert json.loads(waiting.body) == {  # what and when, a countdown; never the code
+        "status": "waiting", "message": screen.MESSAGES[ScreenStatus.WAITING],
+        "label": "导学 #1", "topic": "党章学习", "opens": "11-27 20:30", "seconds_to_open": 1800}
     clock.set(TONIGHT)
     await services.sessions.check_in(branch.id, WISHER, code(services, session))
     page = await screen.page(session.screen_token)
@@ -164,7 +165,7 @@ async def test_screen_handlers(app, branch, services, clock):
         page.body)  # the page itself holds nothing; it polls the state
     live = json.loads((await screen.page_state(session.screen_token)).body)
     assert live["topic"] == "党章学习" and live["label"] == "导学 #1"
-    assert live["code"] == code(services, session) and live["count"] == 2  # WISHER, leader
+    assert live["code"] == code(services, session) and live["count"] == 1  # the page books no one
     assert live["seconds_left"] == 60 and live["period"] == 60
     for token in ("nope", session.screen_token.swapcase()):
         wrong = await screen.page(token)

@@ -62,7 +62,11 @@ async def test_branch_info_rename_and_bind(app, branch):
 
 
 async def test_group_commands_in_private_chat_are_explained(app, services):
-    await converse(app, (private_message(30101, "/我的"), Says("请在支部的QQ群里使用")))
+    await converse(
+        app,
+        (private_message(30101, "/心愿 认领 1"), Says("请在支部的QQ群里使用")),
+        (private_message(30101, "/我的"), Says("你还没有在任何支部登记", "/登记 <姓名>")),
+    )
 
 
 async def test_help_is_built_from_plugin_metadata(app, services):

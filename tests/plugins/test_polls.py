@@ -190,8 +190,8 @@ async def test_survey_tied_to_a_session_asks_only_its_participants(app, branch, 
         app,
         (group_message(SECRETARY, f"/问卷 发起 满意度 关联 导学#{session.id}"),
          Says(f"已发起问卷 #1「满意度调查：导学 #{session.id}「党章学习」」",
-              f"只请导学 #{session.id}的参加者填写：已私聊邀请 1 人")),
-        (private_message(MASSES, "/问卷 填写 #1"), Says("只请导学 #1的参加者填写，你不在其中")),
+              f"只请导学 #{session.id} 的参加者填写：已私聊邀请 1 人")),
+        (private_message(MASSES, "/问卷 填写 #1"), Says("只请导学 #1 的参加者填写，你不在其中")),
         (private_message(HELPER, "/问卷 填写 #1"), Says("记名问卷", "第 1/3 题")),
     )
     invites = [r for r in await services.outbox.repo.all() if "/问卷 填写 #1" in r[5]]

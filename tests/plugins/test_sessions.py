@@ -158,3 +158,18 @@ async def test_note_command(app, branch, services, clock):
         (group_message(WISHER, f"/note {note}"), Says("已经提交过导学 #1")),
         (group_message(HELPER, f"/笔记 {note}"), Says("没有你签到过的导学")),
     )
+
+
+async def test_checkin_sheet_typed_without_a_space_is_suggested_not_recalled(app, branch,
+                                                                              services, clock):
+    await schedule(services, branch)
+    clock.set(TONIGHT)
+    # the bot is a group admin: a code typed in the group would be recalled (delete_msg),
+    # which nonebug would refuse here as an unexpected call
+    services.guard.roles.put(GROUP, int(SELF_ID), "admin", time.monotonic())
+    await converse(
+        app,
+        (group_message(SECRETARY, "/签到表 1"), Says("你是想用 /导学 签到表 <编号> 吗？")),
+        (group_message(SECRETARY, "/签到表"), Says("你是想用 /导学 签到表 <编号> 吗？")),
+        (group_message(HELPER, "/签到码 #1"), Says("你是想用 /导学 签到码 <编号>")),
+    )

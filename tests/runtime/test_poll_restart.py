@@ -1,31 +1,20 @@
 """Poll deadlines survive a restart: re-armed once, closed at the deadline with the result
 posted to the branch's groups, a deadline missed while down handled as reminders are."""
 
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from domain.branches import Actor
-from domain.services import open_services
 from runtime.poll_jobs import PollScheduler, poll_job_id
 from tests.conftest import TZ
+from tests.runtime import processes
 
 ADMIN = Actor(1, is_group_admin=True)
 GROUP, FLOOR_GROUP = 5001, 5002
 
 
-@asynccontextmanager
-async def running(path, settings, clock):
+def running(path, settings, clock):
     """One "bot process": services and a scheduler on the database at ``path``."""
-    svc = await open_services(settings, clock, str(path))
-    scheduler = AsyncIOScheduler(timezone="UTC")  # deliberately not the branch's zone
-    scheduler.start(paused=True)
-    try:
-        yield svc, scheduler, PollScheduler(scheduler, lambda: svc)
-    finally:
-        scheduler.shutdown(wait=False)
-        await svc.db.close()
+    return processes.running(path, settings, clock, PollScheduler)
 
 
 async def start_poll(svc, jobs, when="明天 20:00"):

@@ -1,29 +1,18 @@
 """Reminders survive a restart: same jobs, right zone, nothing doubled, misfires handled."""
 
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from domain.branches import Actor
-from domain.services import open_services
 from runtime.scheduling import ReminderScheduler, job_id
 from tests.conftest import TZ
+from tests.runtime import processes
 
 ADMIN = Actor(1, is_group_admin=True)
 
 
-@asynccontextmanager
-async def running(path, settings, clock):
+def running(path, settings, clock):
     """One "bot process": services and a scheduler on the database at ``path``."""
-    svc = await open_services(settings, clock, str(path))
-    scheduler = AsyncIOScheduler(timezone="UTC")  # deliberately not the branch's zone
-    scheduler.start(paused=True)
-    try:
-        yield svc, scheduler, ReminderScheduler(scheduler, lambda: svc)
-    finally:
-        scheduler.shutdown(wait=False)
-        await svc.db.close()
+    return processes.running(path, settings, clock, ReminderScheduler)
 
 
 async def test_restart_rearms_the_same_jobs_once_in_shanghai_time(tmp_path, settings, clock):

@@ -16,6 +16,7 @@ from storage.backup import (
     backup_database,
     integrity_of,
     list_backups,
+    quick_check,
     restore_database,
 )
 from storage.database import Database
@@ -201,3 +202,76 @@ def test_the_lock_is_released_when_its_holder_ends(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert other.stdout.strip() == "True"
 
+
+
+def break_file(path, how: str) -> bytes:
+    """Damage a database file as a failing disk or a careless copy would; returns its bytes."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        if how == "overwrite":  # 8 KB of garbage in the middle
+            f.seek(4096)
+            f.write(bytes(range(256)) * 32)
+        elif how == "truncate":
+            f.truncate(size // 2)
+        else:  # random bytes throughout
+            f.seek(0)
+            f.write(bytes((i * 7919 + 13) % 256 for i in range(size)))
+    return path.read_bytes()
+
+
+def grow(path, rows: int = 300) -> None:
+    """Enough rows that the file has pages past the first 12 KB to break."""
+    conn = sqlite3.connect(str(path))
+    with conn:
+        conn.executemany("INSERT INTO branches (name, created_at) VALUES (?, 0)",
+                         [("填充" * 100 + str(i),) for i in range(rows)])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+@pytest.mark.parametrize("how", ["overwrite", "truncate", "random"])
+def test_restore_goes_ahead_over_a_broken_database_and_moves_it_aside(
+        tmp_path, capsys, monkeypatch, how):
+    live = tmp_path / "zhibu.db"
+    add_branch(live, "昨晚的")
+    backup = tmp_path / "night.db"
+    monkeypatch.setenv("BACKUP_DIR", str(tmp_path / "backups"))
+    assert backup_main(["--db", str(live), "--to", str(backup)]) == 0
+    grow(live)
+    damaged = break_file(live, how)
+    assert integrity_of(live) != "ok"
+    capsys.readouterr()
+
+    assert backup_main(["restore", str(backup), "--db", str(live)]) == 0
+    out = capsys.readouterr().out
+    aside = next(tmp_path.glob("zhibu.db.before-restore-broken-*.db"))
+    assert f"原数据库 {live} 已损坏" in out and str(aside) in out
+    assert "备份文件" not in out.replace(f"已从 {backup}", "")  # the good backup is not blamed
+    assert aside.read_bytes() == damaged  # kept exactly as it was, for whoever salvages it
+    assert integrity_of(live) == "ok"
+    assert rows_of(live, "SELECT name FROM branches") == {"昨晚的"}
+    assert not list(tmp_path.glob("zhibu.db.before-restore-2*.db"))  # no "healthy" copy
+
+
+def test_a_backup_of_a_broken_database_names_the_database_and_the_restore(tmp_path, capsys,
+                                                                          monkeypatch):
+    live = tmp_path / "zhibu.db"
+    add_branch(live, "支部")
+    grow(live)
+    break_file(live, "overwrite")
+    monkeypatch.setenv("BACKUP_DIR", str(tmp_path / "backups"))
+    assert backup_main(["--db", str(live)]) == 2
+    err = capsys.readouterr().err
+    assert f"数据库 {live} 已损坏" in err and "python -m tools.backup restore" in err
+    assert "备份文件未通过" not in err
+    assert list_backups(tmp_path / "backups") == []
+
+
+def test_quick_check_passes_a_sound_or_missing_file_and_names_a_broken_one(tmp_path):
+    live = tmp_path / "zhibu.db"
+    assert quick_check(live) == "ok"  # the bot creates it
+    add_branch(live, "支部")
+    assert quick_check(live) == "ok"
+    grow(live)
+    break_file(live, "truncate")
+    assert "malformed" in quick_check(live)

@@ -17,6 +17,7 @@ NOT_VERSIONED = {"outbox", "outbox_backlog_warnings", "reminders", "checkin_fail
                  "rotations", "pairings", "pairs", "branch_merges", "points_agg",
                  "poll_options", "poll_tallies", "data_versions", "dashboard_links",
                  "friend_hints",
+                 "playground_state",
                  "sqlite_sequence"}
 GROUP = 740001
 OWNER = Actor(1, is_superuser=True)

@@ -22,8 +22,8 @@ OWNER = Actor(1, is_group_admin=True)
 WISHER, HELPER, HELPER2, MASSES, SECRETARY, PROBATION = 101, 102, 103, 104, 105, 106
 TONIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=TZ)  # the clock starts at 20:00 that day
 FORMULA = '=HYPERLINK("http://x")'
-SHEETS = ["汇总", "积分流水", "成员", "心愿", "导学", "签到", "缺勤", "读书笔记", "民情", "活动",
-          "出勤"]
+SHEETS = ["汇总", "积分流水", "成员", "心愿", "导学", "签到", "缺勤", "读书笔记", "民情", "服务",
+          "任务", "岗位", "活动", "出勤"]
 
 
 @dataclass
