@@ -21,6 +21,7 @@ class ActivityKind(BaseModel):
     points: int = Field(2, ge=0, le=100)  # 出勤 points for attending
     frequency: Literal["month", "quarter"] | None = None  # 三会一课: required at least this often
     remind_before: int = Field(30, ge=0, le=1440)  # minutes before start the groups are told
+    scored: bool = False  # 微党课: speakers (/活动 讲者) scored 1-5 by those who checked in
 
 
 def _default_kinds() -> dict[str, ActivityKind]:
@@ -33,6 +34,7 @@ def _default_kinds() -> dict[str, ActivityKind]:
         "支委会": ActivityKind(expected="committee", frequency="month", points=2),
         "党小组会": ActivityKind(expected="members", frequency="month", points=2),
         "党课": ActivityKind(expected="members", frequency="quarter", points=2),
+        "微党课": ActivityKind(expected="all", points=2, scored=True),
     }
 
 
@@ -121,11 +123,28 @@ class BranchConfig(BaseModel):
     activity_capacity_max: int = Field(2000, ge=1, le=100000)
     activity_behind_check_time: str = "每月20日 09:00"  # when admins hear of unmet 三会一课
 
+    # 微党课: speakers of an activity scored by its audience
+    score_close_hours: int = Field(24, ge=0, le=720)  # scoring closes this long after the end
+    points_lecture: int = Field(3, ge=0, le=100)  # 互动 points for each speaker
+    points_lecture_top: int = Field(2, ge=0, le=100)  # extra 互动 points for the top 3
+    lecture_max_speakers: int = Field(10, ge=1, le=50)
+    title_max_length: int = Field(50, ge=5, le=200)  # a talk's or a case's title
+
+    # 微典型: the term's exemplars
+    exemplar_fields: list[str] = Field(
+        default_factory=lambda: ["思想引领", "学业", "服务", "实践", "文体"]
+    )
+    exemplar_story_max_length: int = Field(300, ge=10, le=2000)  # a nomination's 事迹
+    exemplar_case_max_length: int = Field(2000, ge=10, le=20000)  # a case's text
+    points_exemplar: int = Field(10, ge=0, le=100)  # 荣誉 points for each exemplar at 公示
+
     # polls and surveys (投票与问卷)
     poll_max_options: int = Field(10, ge=2, le=20)
     poll_question_max_length: int = Field(100, ge=10, le=500)
     poll_option_max_length: int = Field(50, ge=5, le=200)
     poll_bar_width: int = Field(10, ge=4, le=30)  # characters of a result bar
+    # anonymous ballots and survey responses are committed at least this many at a time
+    anonymous_batch: int = Field(5, ge=1, le=100)
     survey_max_questions: int = Field(15, ge=1, le=50)
     survey_text_max_length: int = Field(100, ge=10, le=500)  # a title, a question
     survey_answer_max_length: int = Field(200, ge=10, le=2000)  # a short-text answer
@@ -188,6 +207,16 @@ class BranchConfig(BaseModel):
         if "导学" not in value:
             raise ValueError("activity_kinds must include 导学")
         return value
+
+    @field_validator("exemplar_fields")
+    @classmethod
+    def _exemplar_fields(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value]
+        if not cleaned or len(set(cleaned)) != len(cleaned) or any(
+                not v or any(c.isspace() for c in v) or len(v) > 10 for v in cleaned):
+            raise ValueError("exemplar_fields must be distinct words of 1-10 characters "
+                             "without spaces")
+        return cleaned
 
     @field_validator("wish_claim_identities")
     @classmethod

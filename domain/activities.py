@@ -287,12 +287,13 @@ class ActivityService:
         if now >= activity.ends_at:
             raise DomainError(f"{activity.label} 已经结束了。")
         late = now >= self.deadline(activity)
-        was, promoted = await self.db.run_atomic(partial(
-            cancel_sync, session_id=activity.id, user_id=user_id, now=now, late=late,
-            promote=now < activity.starts_at))
-        if was is None:
-            raise DomainError(f"你没有报名{activity.label}。")
-        await self._tell_promoted(activity, promoted)
+        async with self.db.transaction():  # the promotions and their notices, or neither
+            was, promoted = await self.db.run_atomic(partial(
+                cancel_sync, session_id=activity.id, user_id=user_id, now=now, late=late,
+                promote=now < activity.starts_at))
+            if was is None:
+                raise DomainError(f"你没有报名{activity.label}。")
+            await self._tell_promoted(activity, promoted)
         return CancelResult(activity, was, late, promoted)
 
     async def set_capacity(self, branch_id: int, actor: Actor, activity_id: int,
@@ -305,16 +306,18 @@ class ActivityService:
         limit = self.settings.activity_capacity_max
         if not 1 <= capacity <= limit:
             raise DomainError(f"名额是 1 到 {limit} 人。")
-        confirmed, promoted = await self.db.run_atomic(partial(
-            set_capacity_sync, session_id=activity.id, capacity=capacity,
-            now=self.clock.timestamp()))
-        if capacity < confirmed:
-            raise DomainError(f"已有 {confirmed} 人报名成功，名额不能少于 {confirmed}。"
-                              "请先联系报名的同学取消。")
-        await self._tell_promoted(activity, promoted)
+        async with self.db.transaction():  # the promotions and their notices, or neither
+            confirmed, promoted = await self.db.run_atomic(partial(
+                set_capacity_sync, session_id=activity.id, capacity=capacity,
+                now=self.clock.timestamp()))
+            if capacity < confirmed:
+                raise DomainError(f"已有 {confirmed} 人报名成功，名额不能少于 {confirmed}。"
+                                  "请先联系报名的同学取消。")
+            await self._tell_promoted(activity, promoted)
         return await self.get(branch_id, activity_id), promoted
 
     async def _tell_promoted(self, activity: SessionRow, promoted: list[int]) -> None:
+        """Queue each promoted person's notice; called inside the promotion's transaction."""
         start = self.clock.format(activity.starts_at)
         for user_id in promoted:
             message = (f"好消息：你已从候补转为{activity.label}「{activity.topic}」的正式报名，"
@@ -397,19 +400,20 @@ class ActivityService:
         parts.append(f"出勤率 {percent(roster.rate)}")
         if roster.walk_ins:
             parts.append(f"另有应到名单外 {len(roster.walk_ins)} 人到场签到")
-        queued = bool(await self.outbox.to_branch(
-            activity.branch_id, [text_segment("，".join(parts) + "。")], "activity_summary",
-            dedupe_key=key))
-        if self.kind_of(activity).frequency is not None:
-            for user_id, state in roster.states.items():
-                if state != ABSENT:
-                    continue
-                note = (f"你没有参加{activity.label}「{activity.topic}」，也没有请假。"
-                        "按规定需要补课，请联系支委安排补学（补学后由支委补签）。")
-                await self.outbox.to_user(user_id, [text_segment(note)], "absence_notice",
-                                          via_group_id=activity.group_id,
-                                          branch_id=activity.branch_id,
-                                          dedupe_key=f"absent:{activity.id}:{user_id}")
+        async with self.db.transaction():  # the summary and every make-up note, or none
+            queued = bool(await self.outbox.to_branch(
+                activity.branch_id, [text_segment("，".join(parts) + "。")], "activity_summary",
+                dedupe_key=key))
+            if self.kind_of(activity).frequency is not None:
+                for user_id, state in roster.states.items():
+                    if state != ABSENT:
+                        continue
+                    note = (f"你没有参加{activity.label}「{activity.topic}」，也没有请假。"
+                            "按规定需要补课，请联系支委安排补学（补学后由支委补签）。")
+                    await self.outbox.to_user(user_id, [text_segment(note)], "absence_notice",
+                                              via_group_id=activity.group_id,
+                                              branch_id=activity.branch_id,
+                                              dedupe_key=f"absent:{activity.id}:{user_id}")
         return queued
 
     # 三会一课 frequency --------------------------------------------------------------------
@@ -440,11 +444,12 @@ class ActivityService:
             admins = [m for m in await self.branches.members.list_active(branch_id)
                       if m.is_admin]
             text = "三会一课提醒：" + "；".join(behind) + "。可用 /活动 发起 安排。"
-            for admin in admins:
-                queued += await self.outbox.to_user(
-                    admin.user_id, [text_segment(text)], "meetings_behind",
-                    via_group_id=groups[0] if groups else None, branch_id=branch_id,
-                    dedupe_key=f"behind:{branch_id}:{month}:{admin.user_id}") is not None
+            async with self.db.transaction():  # a branch's admins are all told, or none
+                for admin in admins:
+                    queued += await self.outbox.to_user(
+                        admin.user_id, [text_segment(text)], "meetings_behind",
+                        via_group_id=groups[0] if groups else None, branch_id=branch_id,
+                        dedupe_key=f"behind:{branch_id}:{month}:{admin.user_id}") is not None
         return queued
 
 

@@ -31,7 +31,9 @@ ADMIN_ROLES = ("owner", "admin")
 MOVED_LABELS = {"members": "名成员", "wishes": "个心愿", "ledger": "条积分流水",
                 "sessions": "场导学和活动", "notes": "篇读书笔记", "reminders": "条提醒",
                 "problems": "个民情", "polls": "个投票", "surveys": "个问卷",
-                "posts": "个岗位", "tasks": "个任务", "outbox": "条待发消息"}
+                "posts": "个岗位", "tasks": "个任务",
+                "exemplar_nominations": "个微典型推荐", "exemplar_cases": "个典型案例",
+                "outbox": "条待发消息"}
 # /成员 特长 words that are not tags
 SKILLS_OFF, SKILLS_ON, SKILLS_CLEAR = "关闭", "开启", "清空"
 _TAG_SEPARATORS = re.compile(r"[\s,，、;；/|｜]+")

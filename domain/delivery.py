@@ -51,6 +51,7 @@ KIND_POLICY: dict[str, Delivery] = {
     "problem_overdue_admin": Delivery.PERSONAL,
     "survey_invite": Delivery.PERSONAL,
     "waitlist_promoted": Delivery.PERSONAL,
+    "ballot_lost": Delivery.PERSONAL,  # an anonymous ballot or survey answer lost in a restart
     "absence_notice": Delivery.PERSONAL,
     "meetings_behind": Delivery.PERSONAL,
     "backlog_warning": Delivery.PERSONAL,
@@ -67,6 +68,7 @@ KIND_POLICY: dict[str, Delivery] = {
     "task_done": Delivery.PERSONAL,  # to the publisher and the floor's 组长: please confirm
     "task_confirmed": Delivery.PERSONAL,
     "task_returned": Delivery.PERSONAL,
+    "exemplar_review": Delivery.PERSONAL,  # 微典型 通过/退回, to the nominee and the nominator
 }
 
 

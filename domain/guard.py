@@ -1,12 +1,15 @@
 """Checks every command passes before any work: duplicate events, floods, cached QQ roles.
 
 Plain Python with the time passed in, so tests drive it with a frozen clock. All state is in
-memory and bounded: entries expire and the maps are capped.
+memory and bounded: entries expire and the maps are capped (the keys of events acted on are
+also kept in the database by the router, and loaded back here at start-up).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -31,20 +34,54 @@ class _ExpiringSet:
         self._until[key] = now + self.ttl
         return True
 
+    def remember(self, key: object, until: float) -> None:
+        """Remember ``key`` until ``until`` (keys must come in the order they expire)."""
+        if len(self._until) >= self.cap:
+            self._until.popitem(last=False)
+        self._until[key] = until
+
+
+def event_key(*, group_id: int | None, user_id: int, event_time: int, content: str,
+              self_id: int, message_id: int) -> bytes:
+    """The identity of an incoming message, as a 16-byte hash.
+
+    A group message: (group, sender, event time, content), whichever account delivered it, so
+    a message seen by two of the bot's accounts (different self_id and message_id) is one
+    event. A private message: (account, sender, event time, message id) — the text is left
+    out, so a stored key cannot be tested against guesses of what someone sent privately.
+    """
+    if group_id is not None:
+        ident = f"g\x1f{group_id}\x1f{user_id}\x1f{event_time}\x1f{content}"
+    else:
+        ident = f"p\x1f{self_id}\x1f{user_id}\x1f{event_time}\x1f{message_id}"
+    return hashlib.blake2b(ident.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
 
 class SeenEvents:
-    """Recognises an event delivered again: by (bot, message id), or, for re-deliveries under a
-    new id, by (bot, sender, chat, text, the event's own time)."""
+    """Recognises an event delivered again (by its ``event_key``) within ``window_seconds``.
+
+    The check is in memory; the keys of events acted on are also written to the database
+    with the command's first write and loaded back at start-up (``load``), so a re-delivery
+    after a restart is recognised too.
+    """
 
     def __init__(self, window_seconds: float) -> None:
-        self._ids = _ExpiringSet(window_seconds)
-        self._prints = _ExpiringSet(window_seconds)
+        self.window = window_seconds
+        self._keys = _ExpiringSet(window_seconds)
 
-    def first_time(self, self_id: int, message_id: int, user_id: int, chat: int | None,
-                   content: str, event_time: int, now: float) -> bool:
-        new_id = self._ids.add_if_new((self_id, message_id), now)
-        new_print = self._prints.add_if_new((self_id, user_id, chat, content, event_time), now)
-        return new_id and new_print
+    def first_time(self, key: bytes, now: float) -> bool:
+        """Remember ``key``; False if it was seen within the window."""
+        return self._keys.add_if_new(key, now)
+
+    def load(self, keys: Iterable[tuple[bytes, float]], now: float) -> int:
+        """Remember keys read back from the database (key, when acted on) that are still
+        within the window; returns how many."""
+        loaded = 0
+        for key, at in sorted(keys, key=lambda pair: pair[1]):
+            if at + self.window > now:
+                self._keys.remember(key, at + self.window)
+                loaded += 1
+        return loaded
 
 
 class Verdict(Enum):

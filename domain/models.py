@@ -38,6 +38,7 @@ class Category(str, Enum):
     INTERACTION = "互动"
     SERVICE = "服务"
     AWARD = "奖惩"
+    HONOUR = "荣誉"  # honours such as a term's 微典型 (added with the 微典型 migration)
 
 
 @dataclass(frozen=True)

@@ -120,14 +120,15 @@ class OutboxService:
 
     async def to_group(self, group_id: int, segments: list[dict], kind: str, *,
                        branch_id: int | None = None, dedupe_key: str | None = None) -> int | None:
+        """Queue a group message. Like ``to_branch`` and ``to_user``: call it inside the
+        transaction of the change that causes the message, so both are kept or neither."""
         async with self.db.transaction():
             queued = await self.repo.add(
                 branch_id=branch_id, target_type="group", target_id=group_id,
                 segments=segments, kind=kind, now=self.clock.now().timestamp(),
                 dedupe_key=dedupe_key,
             )
-        self._notify()
-        await self.check_backlog(branch_id)
+            self._after_enqueue(branch_id)
         return queued
 
     async def to_branch(self, branch_id: int, segments: list[dict], kind: str, *,
@@ -144,8 +145,7 @@ class OutboxService:
                                        target_id=group_id, segments=segments, kind=kind,
                                        now=now, dedupe_key=key, fallback=fallback):
                     queued += 1
-        self._notify()
-        await self.check_backlog(branch_id)
+            self._after_enqueue(branch_id)
         return queued
 
     async def to_user(self, user_id: int, segments: list[dict], kind: str, *,
@@ -163,8 +163,7 @@ class OutboxService:
                 via_group_id=via_group_id, segments=segments, kind=kind,
                 now=self.clock.now().timestamp(), dedupe_key=dedupe_key, fallback=fallback,
             )
-        self._notify()
-        await self.check_backlog(branch_id)
+            self._after_enqueue(branch_id)
         return queued
 
     # people to tell to add the bot -------------------------------------------------------
@@ -190,6 +189,15 @@ class OutboxService:
             kind = await self.repo.take_hint(user_id)
         self._hinted.discard(user_id)
         return kind
+    def _after_enqueue(self, branch_id: int | None) -> None:
+        """Once the row is committed (never for a rolled-back one): wake the dispatcher and
+        check the branch's backlog."""
+
+        async def then() -> None:
+            self._notify()
+            await self.check_backlog(branch_id)
+
+        self.db.after_commit(then, key=("outbox", id(self), branch_id))
 
     # backlog warning -----------------------------------------------------------------------
 

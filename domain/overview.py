@@ -25,6 +25,7 @@ class Overview:
     skills: list[str] = field(default_factory=list)
     matching: bool = True  # told of wishes that suit the skills
     posts: list[PostRow] = field(default_factory=list)
+    honours: list[tuple[str, str]] = field(default_factory=list)  # (term, field) 微典型
 
 
 class OverviewService:
@@ -48,4 +49,5 @@ class OverviewService:
             partner=data["partner"], wishes=data["wishes"], claims=data["claims"],
             skills=data["skills"], matching=data["matching"],
             posts=data["posts"] if active else [],
+            honours=data["honours"],
         )

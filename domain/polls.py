@@ -1,14 +1,17 @@
 """投票 polls: one ballot per person, replaceable until close (not when anonymous), deadlines,
-hidden results, turnout; anonymous ballots that the database cannot link to a person."""
+hidden results, turnout; anonymous ballots that the database cannot link to a person, committed
+in batches (``domain.anonymity``) so that neither can its history."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from config import BranchConfig
+from domain.anonymity import WaitingBallots, tell_lost
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
@@ -61,9 +64,10 @@ class Ballot:
 class Tally:
     poll: PollRow
     counts: tuple[int, ...]
-    voters: int  # people who voted
+    voters: int  # people whose ballot is counted
     member_voters: int  # of them, people with an active profile in the branch
     members: int  # active profiles in the branch
+    waiting: int = 0  # anonymous: ballots received, not counted yet (their batch is not full)
 
     @property
     def turnout(self) -> float | None:
@@ -79,6 +83,7 @@ class CatchUp:
     announced: list[int]  # closed at start-up within the grace: result posted
     quiet: list[int]  # closed at start-up too late to post: logged only
     pending: list[PollRow]  # deadline still ahead: to be armed
+    lost: int = 0  # anonymous ballots that were waiting when the bot stopped: voters told
 
 
 def turnout(member_voters: int, members: int) -> float | None:
@@ -177,6 +182,11 @@ class PollService:
         self.branches = branches
         self.outbox = outbox
         self.repo = PollRepository(db)
+        # told the final tally of every poll that closes, inside the closing transaction
+        self.close_hooks: list[Callable[[Tally], Awaitable[None]]] = []
+        self.waiting: WaitingBallots[tuple[int, ...]] = WaitingBallots(
+            db, settings.anonymous_batch, what="poll", waiting=self.repo.waiting,
+            store=self._store_batch, drop=self.repo.drop_waiting, tell_lost=self._tell_lost)
 
     # creating and finding ----------------------------------------------------------------
 
@@ -184,8 +194,14 @@ class PollService:
                      text: str) -> PollRow:
         await self.branches.require_admin(branch_id, actor)
         draft = parse_poll(text, self.clock.now(), self.settings)
+        return await self.open_poll(branch_id, group_id, actor, draft)
+
+    async def open_poll(self, branch_id: int, group_id: int | None, actor: Actor,
+                        draft: PollDraft) -> PollRow:
+        """Store a poll already checked (by ``parse_poll`` or by the feature that builds it)
+        and announce it to the branch's other groups; inside the caller's transaction if any."""
         now = self.clock.timestamp()
-        async with self.db.transaction():
+        async with self.db.transaction():  # the poll and its announcements, or neither
             poll_id = await self.repo.create(
                 branch_id=branch_id, group_id=group_id, creator_id=actor.user_id,
                 question=draft.question, labels=draft.options, multi=draft.multi,
@@ -193,9 +209,9 @@ class PollService:
                 closes_at=None if draft.closes_at is None else int(draft.closes_at.timestamp()),
                 now=now,
             )
-        poll = await self.get(branch_id, poll_id)
-        await self._to_other_groups(poll, group_id, self.announcement(poll), "poll_new",
-                                    f"poll:{poll.id}:new")
+            poll = await self.get(branch_id, poll_id)
+            await self._to_other_groups(poll, group_id, self.announcement(poll), "poll_new",
+                                        f"poll:{poll.id}:new")
         return poll
 
     async def get(self, branch_id: int, poll_id: int) -> PollRow:
@@ -252,14 +268,55 @@ class PollService:
                 raise PollInputError(f"投票 #{poll.id} 是单选，只能选 1 项。")
 
         record: VoteRecord = await self.repo.vote(poll_id, user_id, choices, now, check)
+        if record.outcome == "received":  # the choice waits here, never in the database
+            await self.waiting.received(poll_id, user_id, choices)
         return Ballot(record.poll, choices, record.outcome, record.previous)
 
-    # results -----------------------------------------------------------------------------
+    async def _store_batch(self, poll_id: int,
+                           ballots: list[tuple[int, tuple[int, ...]]]) -> None:
+        """Count a batch of anonymous ballots (inside its transaction): only totals per option
+        are written, whatever order the ballots came in."""
+        votes: dict[int, int] = {}
+        for _, choice in ballots:
+            for position in choice:
+                votes[position] = votes.get(position, 0) + 1
+        await self.repo.count_batch(poll_id, [uid for uid, _ in ballots], votes)
+
+    async def _tell_lost(self, poll_id: int, voters: list[int]) -> None:
+        """Tell each voter whose anonymous ballot was lost before it was counted (inside the
+        transaction that forgets it)."""
+        poll = await self.repo.get(poll_id)
+        if poll is None:
+            return
+        if self.is_open(poll):
+            text = (f"抱歉：机器人重启时，你在匿名投票 #{poll.id} 的选票还在等待与其他选票"
+                    f"一起计入，没能保存。请重新投票：/投票 #{poll.id} <选项号>")
+        else:
+            text = (f"抱歉：你在匿名投票 #{poll.id} 的选票在等待与其他选票一起计入时因机器人重启"
+                    "丢失了，投票已经结束，没能计入。")
+        await tell_lost(self.outbox, await self.branches.groups(poll.branch_id),
+                        branch_id=poll.branch_id, group_id=poll.group_id, people=voters,
+                        text=text, what=f"投票 #{poll.id}")
+
+    async def recover_lost_ballots(self) -> int:
+        """At start-up: anonymous ballots that were waiting for their batch when the bot
+        stopped are gone (their choices were only in memory); their voters are told, and may
+        vote again while the poll is open. Returns how many."""
+        return await self.waiting.recover(await self.repo.all_waiting())
+
+    async def count_before_stopping(self) -> int:
+        """At a planned stop: count what waits where it makes a whole batch."""
+        return await self.waiting.commit_whole_batches()
+
+    async def ballot_state(self, poll: PollRow, user_id: int) -> str | None:
+        """Anonymous poll: ``counted``, ``waiting`` (received, its batch not full) or None."""
+        return await self.repo.ballot_state(poll.id, user_id)
 
     async def tally(self, poll: PollRow) -> Tally:
         counts, voters, member_voters = await self.repo.counts(poll)
         members = await self.repo.active_members(poll.branch_id)
-        return Tally(poll, tuple(counts), voters, member_voters, members)
+        waiting = len(await self.repo.waiting(poll.id)) if poll.anonymous else 0
+        return Tally(poll, tuple(counts), voters, member_voters, members, waiting)
 
     async def may_see_counts(self, poll: PollRow, actor: Actor) -> bool:
         """隐藏结果: before the poll closes only admins see the counts."""
@@ -280,6 +337,9 @@ class PollService:
                 lines.append(f"{i + 1}. {label}")
         lines.append(f"已投票 {tally.voters} 人；参与率 {percent(tally.turnout)}"
                      f"（登记成员 {tally.member_voters}/{tally.members} 人）")
+        if tally.waiting:
+            lines.append(f"另有 {tally.waiting} 张匿名选票已收到、等待计入（为保护匿名，每凑满 "
+                         f"{self.waiting.batch} 张一起计入，投票结束时全部计入）。")
         if not show_counts:
             lines.append("本投票隐藏结果：截止或结束后公布。")
         return "\n".join(lines)
@@ -320,12 +380,26 @@ class PollService:
             raise Forbidden("只有发起人、支委、书记或群管理员可以结束投票。")
         if not self.is_open(poll):
             raise DomainError(f"投票 #{poll.id} 已经结束了。")
-        async with self.db.transaction():
+        # closed, the last batch counted and the result queued: all or nothing
+        async with self.waiting.lock, self.db.transaction():
             if not await self.repo.close(poll.id, self.clock.timestamp(), actor.user_id):
                 raise DomainError(f"投票 #{poll.id} 已经结束了。")
+            tally = await self._closed(poll)
+            await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
+                                        "poll_result", f"poll:{poll.id}:result")
+        if poll.anonymous:
+            await self.waiting.erase_history()
+        return tally
+
+    async def _closed(self, poll: PollRow) -> Tally:
+        """The final tally of a poll just closed (an anonymous poll's waiting ballots counted
+        first), after the features that wait for it (a 微典型 vote records its winner) ran,
+        in the same transaction as the close."""
+        if poll.anonymous:
+            await self.waiting.commit_rest(poll.id)
         tally = await self.tally(await self.get(poll.branch_id, poll.id))
-        await self._to_other_groups(tally.poll, group_id, self.result_notice(tally),
-                                    "poll_result", f"poll:{poll.id}:result")
+        for hook in self.close_hooks:
+            await hook(tally)
         return tally
 
     def result_notice(self, tally: Tally) -> str:
@@ -339,19 +413,22 @@ class PollService:
         if (poll is None or poll.state != "open" or poll.closes_at is None
                 or poll.closes_at > now + EARLY_TOLERANCE_SECONDS):
             return None
-        async with self.db.transaction():
+        async with self.waiting.lock, self.db.transaction():  # as ``close``: all or nothing
             if not await self.repo.close(poll.id, now, None):
                 return None
-        tally = await self.tally(await self.get(poll.branch_id, poll.id))
-        if announce:
-            await self.outbox.to_branch(poll.branch_id,
-                                        [text_segment(self.result_notice(tally))],
-                                        "poll_result", dedupe_key=f"poll:{poll.id}:result")
+            tally = await self._closed(poll)
+            if announce:
+                await self.outbox.to_branch(poll.branch_id,
+                                            [text_segment(self.result_notice(tally))],
+                                            "poll_result", dedupe_key=f"poll:{poll.id}:result")
+        if poll.anonymous:
+            await self.waiting.erase_history()
         return tally
 
     async def catch_up(self) -> CatchUp:
         """At start-up: a deadline passed while the bot was down closes the poll; its result is
         posted if at most ``misfire_grace_minutes`` late, else only logged (as reminders)."""
+        lost = await self.recover_lost_ballots()
         grace = self.settings.misfire_grace_minutes * 60
         now = self.clock.timestamp()
         announced, quiet, pending = [], [], []
@@ -370,7 +447,7 @@ class PollService:
                 quiet.append(poll.id)
                 log.warning("poll #%s deadline missed by %ss (grace %ss): closed, result not "
                             "posted", poll.id, late, grace)
-        return CatchUp(announced, quiet, pending)
+        return CatchUp(announced, quiet, pending, lost)
 
     async def pending_deadlines(self) -> list[PollRow]:
         return await self.repo.open_with_deadline()

@@ -296,6 +296,8 @@ class ProblemService:
             await self.repo.add_event(problem_id, reporter_id, "反映",
                                       "匿名" if anonymous else None, now)
             problem = await self.get(branch_id, problem_id)
+            # raised privately: the committee's notice is kept or lost with the problem
+            await self.notify_new_private(problem)
             for hook in self.on_raised:
                 await hook(problem)
         log.info("problem #%s raised in branch #%s (%s, private=%s, anonymous=%s)",
@@ -340,9 +342,12 @@ class ProblemService:
                          note)
         return await self.get(branch_id, problem_id)
 
-    async def solve(self, branch_id: int, problem_id: int, actor: Actor, note: str) -> Problem:
+    async def solve(self, branch_id: int, problem_id: int, actor: Actor, note: str,
+                    group_id: int | None = None) -> Problem:
         """处理中 or 已上报 → 已解决, by the handler or an admin. For an escalated problem this
-        records the result; with no handler yet, the one who records it becomes the handler."""
+        records the result; with no handler yet, the one who records it becomes the handler.
+        Solved in a group (``group_id``) that may see the problem, the reporter is @-mentioned
+        there; otherwise told privately."""
         problem = await self.get(branch_id, problem_id)
         await self._require_handler_or_admin(problem, actor, "标记解决")
         if problem.state not in (S.IN_PROGRESS, S.ESCALATED):
@@ -354,7 +359,7 @@ class ProblemService:
         if problem.handler_id is None:
             fields["handler_id"] = actor.user_id
         await self._move(problem, (S.IN_PROGRESS, S.ESCALATED), S.SOLVED, actor.user_id, "解决",
-                         note, **fields)
+                         note, in_group=group_id, **fields)
         return await self.get(branch_id, problem_id)
 
     async def confirm(self, branch_id: int, problem_id: int, user_id: int, score: int,
@@ -687,11 +692,12 @@ class ProblemService:
     # notices to the people involved ------------------------------------------------------
 
     async def notify_parties(self, problem: Problem, action: str, actor_id: int | None,
-                             note: str | None = None) -> int:
+                             note: str | None = None, in_group: int | None = None) -> int:
         """Queue private notices about ``action`` (受理, 进展 with its ``note``, 转办, 解决, 上报,
         关闭, 确认, 重开, 自动办结) to the reporter and/or handler, never to the one who acted.
-        Private messages only, so private content never reaches a group. Returns how many
-        queued."""
+        Private messages only, so private content never reaches a group — except 解决 done in
+        a group (``in_group``) that may see the problem: there the reporter is @-mentioned.
+        Every transition calls it inside its own transaction. Returns how many queued."""
         p = problem
         reporter_msgs = {
             "受理": f"你反映的民情 #{p.id} 已受理，正在处理。",
@@ -714,7 +720,17 @@ class ProblemService:
         # @-mention that says nothing of it (domain/delivery.py)
         kind = "problem_notice_private" if p.private else "problem_notice"
         queued = 0
-        if (action in reporter_msgs and p.reporter_id != actor_id
+        if (action == "解决" and in_group is not None and can_see_content(p, GROUP)
+                and p.reporter_id != actor_id):
+            names = await self.names_for(p.branch_id, [p])
+            text = (f" 你反映的民情 #{p.id} 已由 {names.get(p.handler_id, p.handler_id)} 解决："
+                    f"{p.solution or ''}\n满意请发送 /民情 确认 #{p.id} <1-5> [评语]；如未解决，"
+                    f"{self.settings.problem_confirm_days} 天内可发送 /民情 重开 #{p.id} <原因>。")
+            if await self.outbox.to_group(in_group, [at_segment(p.reporter_id),
+                                                     text_segment(text)],
+                                          "problem_solved", branch_id=p.branch_id):
+                queued += 1
+        elif (action in reporter_msgs and p.reporter_id != actor_id
                 and await self.outbox.to_user(p.reporter_id,
                                               [text_segment(reporter_msgs[action])],
                                               kind, via_group_id=via,
@@ -803,8 +819,9 @@ class ProblemService:
     async def _move(self, problem: Problem, expected: tuple[ProblemState, ...],
                     new: ProblemState | None, actor_id: int | None, action: str,
                     note: str | None, *, target_id: int | None = None, lost: str | None = None,
-                    bump_reopen: bool = False, **fields) -> None:
-        """One transition in one transaction: the conditional update and its event."""
+                    bump_reopen: bool = False, in_group: int | None = None, **fields) -> None:
+        """One transition in one transaction: the conditional update, its event and the
+        notices to the people involved (``notify_parties``), kept or lost together."""
         async with self.db.transaction():
             moved = await self.repo.transition(problem.branch_id, problem.id, expected, new,
                                                bump_reopen=bump_reopen, **fields)
@@ -816,6 +833,8 @@ class ProblemService:
                 raise DomainError(f"民情 #{problem.id} 当前{label}，操作没有生效。")
             await self.repo.add_event(problem.id, actor_id, action, note,
                                       self.clock.timestamp(), target_id)
+            moved_to = await self.get(problem.branch_id, problem.id)
+            await self.notify_parties(moved_to, action, actor_id, note, in_group=in_group)
         log.debug("problem #%s: %s by %s", problem.id, action, actor_id)
 
     async def _book_done(self, problem: Problem, rating: int | None) -> int:

@@ -212,14 +212,14 @@ class ReminderService:
         if planned > self.clock.timestamp() + EARLY_TOLERANCE_SECONDS:
             return False  # a stray or duplicate trigger: the next firing is not due yet
         reminder = self._reminder(row)
-        await self.outbox.to_branch(
-            reminder.branch_id, [text_segment(f"⏰ 提醒：{reminder.content}")], "reminder",
-            dedupe_key=f"reminder:{reminder.id}:{planned}",
-        )
         now = self.clock.now()
         after = max(now, self.clock.from_timestamp(planned))
         upcoming = self._next_after(reminder.schedule, after)
-        async with self.db.transaction():
+        async with self.db.transaction():  # posted and the next time planned, or neither
+            await self.outbox.to_branch(
+                reminder.branch_id, [text_segment(f"⏰ 提醒：{reminder.content}")], "reminder",
+                dedupe_key=f"reminder:{reminder.id}:{planned}",
+            )
             await self.repo.record_fired(
                 reminder.id, self.clock.timestamp(),
                 None if upcoming is None else int(upcoming.timestamp()),

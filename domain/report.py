@@ -44,6 +44,8 @@ Definitions (the README repeats them):
 - 匹配 (wishes posted in the term that were claimed): 匹配认领占比 = those whose first claim was
   by a member matching had told of the wish / those claimed; 认领用时 = the median hours from
   posting to the first claim, against the previous term's (提速 = ``improvement``).
+- 微党课 (``domain.lectures.LectureFigures``) and 微典型 with 典型案例 and 展示页浏览量
+  (``domain.exemplars.ExemplarFigures``) are defined where their features live.
 - Membership (成员, 身份构成, per floor, eligible, 积分前三): an ended term reads the membership
   frozen when the next term started (``term_members``); the current term today's profiles.
   Removed members are never on the 积分前三. 达标率 (积分 and 服务, per floor too for 服务),
@@ -62,7 +64,9 @@ from typing import Any
 from config import IDENTITIES, BranchConfig
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
+from domain.exemplars import ExemplarFigures
 from domain.floors import floor_key
+from domain.lectures import LectureFigures
 from domain.models import Member, Term
 from domain.points import ranked_rows
 from domain.polls import turnout
@@ -503,6 +507,8 @@ class Report:
     posts: list = field(default_factory=list)  # the term's posts (storage.posts.PostRow)
     tasks: Any = None  # TaskFigures (domain.tasks)
     matching: MatchFigures = field(default_factory=MatchFigures)
+    lectures: LectureFigures = field(default_factory=LectureFigures)  # 微党课 (domain.lectures)
+    exemplars: ExemplarFigures = field(default_factory=ExemplarFigures)  # 微典型, 展示页
 
     @property
     def coverage(self) -> float | None:
@@ -561,6 +567,8 @@ class Report:
             rows += self.tasks.rows()
         rows += self.problems.rows()
         rows += [kind.row() for kind in self.activities]
+        rows += self.lectures.rows()
+        rows += self.exemplars.rows()
         rows += self.votes.rows()
         return rows
 
@@ -574,9 +582,13 @@ class ReportService:
         self.branches = branches
         self.repo = ReportRepository(db)
         self.ledger = LedgerRepository(db)
-        self.activities = None  # the ActivityService, set when the services are wired
-        self.posts = None  # the PostService, likewise
-        self.tasks = None  # the TaskService, likewise
+        # set when the services are wired: ActivityService, PostService, TaskService,
+        # LectureService, ExemplarService
+        self.activities = None
+        self.posts = None
+        self.tasks = None
+        self.lectures = None
+        self.exemplars = None
 
     def eligible(self, members: list[Member]) -> list[Member]:
         return [m for m in members if m.identity in self.settings.wish_claim_identities]
@@ -680,6 +692,10 @@ class ReportService:
             tasks=await self.tasks.figures(branch_id, since, until)
             if self.tasks is not None else None,
             matching=await self.match_figures(branch_id, term, since, until),
+            lectures=await self.lectures.figures(branch_id, since, until)
+            if self.lectures is not None else LectureFigures(),
+            exemplars=await self.exemplars.figures(branch_id, term, since, until)
+            if self.exemplars is not None else ExemplarFigures(),
         )
 
     # service (服务达标) ------------------------------------------------------------------------

@@ -10,7 +10,9 @@ from domain.activities import ActivityService
 from domain.branches import BranchService
 from domain.clock import Clock, clock_for
 from domain.dashboard import DashboardService
+from domain.exemplars import ExemplarService
 from domain.guard import CommandGuard
+from domain.lectures import LectureService
 from domain.outbox import OutboxService
 from domain.overview import OverviewService
 from domain.points import PointsService
@@ -48,6 +50,8 @@ class Services:
     dashboard: DashboardService
     posts: PostService
     tasks: TaskService
+    lectures: LectureService
+    exemplars: ExemplarService
 
 
 async def open_services(settings: BranchConfig, clock: Clock | None = None,
@@ -78,11 +82,20 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
     problems.on_raised.append(posts.tell_area_of_problem)
     tasks = TaskService(db, settings, clock, branches, points, outbox, posts)
     reports.posts, reports.tasks = posts, tasks
+    lectures = LectureService(db, settings, clock, branches, sessions, points, outbox)
+    # a field's vote is a poll: its close records the winner (polls.close_hooks)
+    exemplars = ExemplarService(db, settings, clock, branches, points, polls, lectures, outbox)
+    reports.lectures, reports.exemplars = lectures, exemplars
+    guard = CommandGuard(settings)
+    # events acted on shortly before a restart are still recognised when re-delivered
+    now = clock.timestamp()
+    guard.seen.load(await db.recent_events(now - settings.duplicate_window_seconds), now)
     return Services(settings=settings, clock=clock, db=db, branches=branches, points=points,
                     wishes=wishes, outbox=outbox, reminders=reminders, sessions=sessions,
                     activities=activities,
                     reports=reports, problems=problems, overview=overview,
-                    guard=CommandGuard(settings), polls=polls, surveys=surveys, posts=posts,
+                    guard=guard, polls=polls, surveys=surveys, posts=posts,
                     tasks=tasks, dashboard=DashboardService(db, settings, clock, branches),
+                    lectures=lectures, exemplars=exemplars,
                     accounts=Accounts(settings.risk_failures, settings.risk_pause_seconds,
                                       settings.risk_pause_max_seconds))

@@ -575,16 +575,17 @@ class SessionService:
                                              "session_leader", via_group_id=session.group_id,
                                              branch_id=session.branch_id,
                                              dedupe_key=key) is not None
-        await self.ensure_leader_present(session)  # every kind, unless marked absent
-        if session.kind != "导学" and self.summary_hook is not None:
-            return await self.summary_hook(session, key)
-        sheet = await self._sheet(session)
-        counts = attendance_words(self.settings, len(sheet.attendees), sheet.eligible,
-                                  sheet.eligible_present, percent(sheet.rate))
-        text = (f"导学 #{session.id}「{session.topic}」签到结束：{counts}。读书笔记请在 "
-                f"{self.settings.note_window_days} 天内用 /笔记 提交。")
-        return bool(await self.outbox.to_branch(session.branch_id, [text_segment(text)],
-                                                "session_summary", dedupe_key=key))
+        async with self.db.transaction():  # the leader's attendance and the summary, or neither
+            await self.ensure_leader_present(session)  # every kind, unless marked absent
+            if session.kind != "导学" and self.summary_hook is not None:
+                return await self.summary_hook(session, key)
+            sheet = await self._sheet(session)
+            counts = attendance_words(self.settings, len(sheet.attendees), sheet.eligible,
+                                      sheet.eligible_present, percent(sheet.rate))
+            text = (f"导学 #{session.id}「{session.topic}」签到结束：{counts}。读书笔记请在 "
+                    f"{self.settings.note_window_days} 天内用 /笔记 提交。")
+            return bool(await self.outbox.to_branch(session.branch_id, [text_segment(text)],
+                                                    "session_summary", dedupe_key=key))
 
     def _leader_code_text(self, session: SessionRow) -> str:
         """How the leader gets the code on the day (their reminder the evening before)."""

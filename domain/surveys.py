@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from config import BranchConfig
+from domain.anonymity import WaitingBallots, tell_lost
 from domain.branches import Actor, BranchService
 from domain.clock import Clock
 from domain.errors import DomainError, Forbidden, NotFound
@@ -57,6 +58,14 @@ class SurveyInputError(DomainError):
 
 
 # figures (the report uses these, so each is defined once) ----------------------------------
+
+
+def scale_value(answer: str) -> int | None:
+    """A 1–5 score as typed (``4``, ``4分``, full-width digits already folded); None if not."""
+    digits = answer.removesuffix("分").strip()
+    if digits.isascii() and digits.isdigit() and SCALE[0] <= int(digits) <= SCALE[1]:
+        return int(digits)
+    return None
 
 
 def satisfaction_mean(scores: Sequence[int]) -> float | None:
@@ -251,9 +260,9 @@ class AnswerSheet:
         if not answer:
             return None, "请用文字回复。\n" + self.prompt()
         if q.kind == "scale":
-            digits = answer.removesuffix("分").strip()
-            if digits.isascii() and digits.isdigit() and SCALE[0] <= int(digits) <= SCALE[1]:
-                return str(int(digits)), None
+            score = scale_value(answer)
+            if score is not None:
+                return str(score), None
             return None, "请回复 1 到 5 的数字（5 最高）。"
         if q.kind == "choice":
             if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(q.choices):
@@ -285,6 +294,7 @@ class SurveyResults:
     answered: int  # invited people who answered
     invited: int
     summaries: list[QuestionSummary] = field(default_factory=list)
+    waiting: int = 0  # anonymous: responses received, not stored yet (their batch is not full)
 
 
 def summarise(survey: SurveyRow, responses: list[Response]) -> list[QuestionSummary]:
@@ -326,6 +336,9 @@ class SurveyService:
         self.sessions = sessions
         self.wishes = wishes
         self.repo = SurveyRepository(db)
+        self.waiting: WaitingBallots[list[str | None]] = WaitingBallots(
+            db, settings.anonymous_batch, what="survey", waiting=self.repo.waiting,
+            store=self._store_batch, drop=self.repo.drop_waiting, tell_lost=self._tell_lost)
 
     # creating ----------------------------------------------------------------------------
 
@@ -441,15 +454,48 @@ class SurveyService:
             raise DomainError(f"你已经填写过问卷 #{survey.id} 了，谢谢！")
 
     async def submit(self, sheet: AnswerSheet) -> SurveyRow:
-        """Store a finished sheet (in one transaction); refused if answered meanwhile."""
+        """Store a finished sheet (in one transaction); refused if answered meanwhile. An
+        anonymous survey's answers wait in memory and are stored with a batch of others
+        (``domain.anonymity``); only that this person answered is written now."""
         survey = await self.repo.get(sheet.survey.id)
         if survey is None or survey.state != "open":
             raise DomainError(f"问卷 #{sheet.survey.id} 已经结束，回答没有保存。")
         async with self.db.transaction():
             if not await self.repo.submit(survey, sheet.user_id, sheet.values,
-                                          self.clock.timestamp(), secrets.randbits(62)):
+                                          self.clock.timestamp()):
                 raise DomainError(f"你已经填写过问卷 #{survey.id} 了，这次的回答没有保存。")
+        if survey.anonymous:
+            await self.waiting.received(survey.id, sheet.user_id, list(sheet.values))
         return survey
+
+    async def _store_batch(self, survey_id: int,
+                           sheets: list[tuple[int, list[str | None]]]) -> None:
+        """Store a batch of anonymous responses, each under a random sheet number."""
+        await self.repo.store_batch(survey_id, sheets, [secrets.randbits(62) for _ in sheets])
+
+    async def _tell_lost(self, survey_id: int, people: list[int]) -> None:
+        """Tell each person whose anonymous answers were lost before they were stored."""
+        survey = await self.repo.get(survey_id)
+        if survey is None:
+            return
+        if survey.state == "open":
+            text = (f"抱歉：机器人重启时，你对匿名问卷 #{survey.id} 的回答还在等待与其他回答一起"
+                    f"保存，没能保存。请重新填写：私聊我发送 /问卷 填写 #{survey.id}")
+        else:
+            text = (f"抱歉：你对匿名问卷 #{survey.id} 的回答在等待与其他回答一起保存时因机器人"
+                    "重启丢失了，问卷已经结束，没能保存。")
+        await tell_lost(self.outbox, await self.branches.groups(survey.branch_id),
+                        branch_id=survey.branch_id, group_id=survey.group_id, people=people,
+                        text=text, what=f"问卷 #{survey.id}")
+
+    async def recover_lost_answers(self) -> int:
+        """At start-up: anonymous answers that were waiting for their batch when the bot
+        stopped are gone; their people are told and may answer again. Returns how many."""
+        return await self.waiting.recover(await self.repo.all_waiting())
+
+    async def store_before_stopping(self) -> int:
+        """At a planned stop: store what waits where it makes a whole batch."""
+        return await self.waiting.commit_whole_batches()
 
     # invitations -------------------------------------------------------------------------
 
@@ -519,15 +565,20 @@ class SurveyService:
         await self._require_admin_or_creator(survey, actor, creator_too=True)
         responses = await self.repo.responses(survey)
         answered, invited = await response_figures(self.repo, survey)
+        waiting = len(await self.repo.waiting(survey.id)) if survey.anonymous else 0
         return SurveyResults(survey, len(responses), answered, invited,
-                             summarise(survey, responses))
+                             summarise(survey, responses), waiting)
 
     async def close(self, survey_id: int, actor: Actor, branch_id: int | None) -> SurveyRow:
         survey = await self.find(survey_id, actor, branch_id)
         await self._require_admin_or_creator(survey, actor, creator_too=True)
-        async with self.db.transaction():
+        async with self.waiting.lock, self.db.transaction():  # closed with its last batch
             if not await self.repo.close(survey.id, self.clock.timestamp()):
                 raise DomainError(f"问卷 #{survey.id} 已经结束了。")
+            if survey.anonymous:
+                await self.waiting.commit_rest(survey.id)
+        if survey.anonymous:
+            await self.waiting.erase_history()
         return await self.get(survey.branch_id, survey.id)
 
     async def render_results(self, results: SurveyResults) -> str:
@@ -540,6 +591,9 @@ class SurveyService:
                  f"回收 {results.responses} 份；回收率 "
                  f"{_percent(response_rate(results.answered, results.invited))}"
                  f"（{results.answered}/{results.invited} 人）"]
+        if results.waiting:
+            lines.append(f"另有 {results.waiting} 份匿名回答已收到、等待保存（为保护匿名，每凑满 "
+                         f"{self.waiting.batch} 份一起保存，问卷结束时全部保存）。")
         for s in results.summaries:
             q = s.question
             head = f"{q.position}. [{KIND_LABELS[q.kind]}] {q.prompt}"

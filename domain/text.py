@@ -65,3 +65,25 @@ def term_name_for(year: int, month: int) -> str:
     if month == 1:
         return f"{year - 1}-{year}学年第一学期"
     return f"{year - 1}-{year}学年第二学期"
+
+
+def paginate(lines: list[str], limit: int) -> list[str]:
+    """Join lines into chunks of at most ``limit`` characters."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks

@@ -188,15 +188,27 @@ class WishService:
         return await self.get(branch_id, wish_id)
 
     async def mark_done(self, branch_id: int, wish_id: int, user_id: int,
-                        note: str | None) -> Wish:
+                        note: str | None, group_id: int | None = None) -> Wish:
+        """Served: the wisher is @-mentioned (in ``group_id``, else the wish's group) to rate
+        it, through the queue, in the same transaction as the change."""
         wish = await self.get(branch_id, wish_id)
         if wish.claimer_id != user_id or wish.state not in (S.CLAIMED, S.AWAITING_RATING):
             raise Forbidden(f"只有认领人可以把心愿 #{wish_id} 标记为完成。")
         if wish.state is S.AWAITING_RATING:
             raise DomainError(f"心愿 #{wish_id} 已标记完成，正在等待评价。")
         note = optional_text(note, self.settings.reason_max_length, "完成说明")
-        await self._move(wish, (S.CLAIMED,), S.AWAITING_RATING, user_id, "完成", note,
-                         done_at=self.clock.timestamp(), done_note=note)
+        async with self.db.transaction():
+            await self._move(wish, (S.CLAIMED,), S.AWAITING_RATING, user_id, "完成", note,
+                             done_at=self.clock.timestamp(), done_note=note)
+            target = group_id if group_id is not None else await self._group_of(wish)
+            if target is not None:
+                names = await self.branches.names(branch_id, [user_id])
+                text = (f" 你的心愿 #{wish.id} 已由 {names.get(user_id, str(user_id))} 完成服务，"
+                        f"请发送 /心愿 评价 #{wish.id} <1-5> [评语] 确认并评分。")
+                await self.outbox.to_group(target, [at_segment(wish.wisher_id),
+                                                    text_segment(text)],
+                                           "wish_done", branch_id=branch_id,
+                                           dedupe_key=f"wish:{wish.id}:done")
         return await self.get(branch_id, wish_id)
 
     async def rate(self, branch_id: int, wish_id: int, user_id: int, score: int,
@@ -245,16 +257,16 @@ class WishService:
         done = []
         for wish in await self.repo.awaiting_rating_since(deadline):
             try:
-                async with self.db.transaction():
+                async with self.db.transaction():  # completed, booked and announced, or not
                     await self._move(wish, (S.AWAITING_RATING,), S.COMPLETED, None, "自动完成",
                                      f"{self.settings.wish_rating_days} 天未评价",
                                      completed_at=self.clock.timestamp(), auto_completed=1)
                     points = await self._book_completion(wish, rated=None)
+                    completed = CompletedWish(await self.get(wish.branch_id, wish.id), points)
+                    await self._announce_auto_completion(completed)
             except DomainError:
                 continue  # rated or closed meanwhile
-            completed = CompletedWish(await self.get(wish.branch_id, wish.id), points)
             done.append(completed)
-            await self._announce_auto_completion(completed)
         return done
 
     async def _announce_auto_completion(self, done: CompletedWish) -> None:

@@ -272,8 +272,12 @@ class OutboxDispatcher:
             return
         now = self.now()
         async with self.svc.db.transaction():
-            if not await self.repo.mark_attempt(message.id, now, route.self_id):
-                return  # no longer pending (never committed, or settled elsewhere)
+            # the row as committed: one read from a transaction that then rolled back (or a
+            # number given again since) must not be sent
+            stored = await self.repo.mark_attempt(message.id, now, route.self_id)
+        if stored is None:
+            return
+        message = stored
         try:
             await self._call(bot, route, message)
         except Exception as exc:

@@ -9,9 +9,10 @@ from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot, Event, Message, MessageSegment
 
 from domain.delivery import Failure, classify
-from domain.text import shorten
+from domain.text import paginate, shorten
 from runtime.charts import NoFont
 
+# paginate and shorten live in domain/text (domain code pages too); plugins take them from here
 __all__ = ["mention", "paginate", "send_private", "shorten", "text"]
 
 
@@ -24,26 +25,6 @@ def mention(user_id: int, content: str) -> Message:
     return Message([MessageSegment.at(int(user_id)), MessageSegment.text(" " + content)])
 
 
-def paginate(lines: list[str], limit: int) -> list[str]:
-    """Join lines into chunks of at most ``limit`` characters."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 async def send_private(bot: Bot, user_id: int, group_id: int | None, content: str,

@@ -23,13 +23,14 @@ from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegme
 
 from domain.delivery import friend_hint
 from domain.errors import DomainError
-from domain.guard import Verdict
+from domain.guard import Verdict, event_key
 from domain.text import clean_text
 from runtime import lifecycle
 from runtime.args import Token, branch_word, plain_text, rest_text, tokenize
 from runtime.context import FAILURE_NOTICE, GROUP_ONLY, NOT_SET_UP, Ctx, command_context
 from runtime.replies import reply_gate
 from runtime.reply import text
+from storage.database import DuplicateEvent, EventKey, acting_on
 
 COMMAND_STARTS = ("/", "／")
 SQLITE_MAX_INT = 2**63 - 1
@@ -168,6 +169,7 @@ class Router:
         self._longest = 0
         self.conversations: dict[tuple[int, int | None], Conversation] = {}
         self.told_strangers: set[int] = set()  # told in a temp session to add the bot
+        self._next_prune = 0.0  # when old keys of events acted on are next deleted
 
     def register(self, feature: str, commands: Iterable[Command]) -> None:
         """Add a plugin's commands (``feature`` is its display name, for ``/帮助``)."""
@@ -216,10 +218,7 @@ class Router:
         svc = lifecycle.services()
         guard = svc.guard
         now = svc.clock.now().timestamp()
-        chat = getattr(event, "group_id", None)
-        if not guard.seen.first_time(int(event.self_id), int(event.message_id),
-                                     int(event.user_id), chat, event.raw_message,
-                                     int(event.time), now):
+        if not guard.seen.first_time(key_of(event), now):
             logger.info(f"duplicate event {event.message_id} from {event.user_id} ignored")
             return None
         verdict = guard.flood.admit(int(event.user_id), now)
@@ -241,7 +240,17 @@ class Router:
     # -- dispatch ------------------------------------------------------------------------
 
     async def dispatch(self, bot: Bot, event: MessageEvent, route: Route) -> None:
-        """Run the routed command and send its replies; never lets an error escape."""
+        """Run the routed command and send its replies; never lets an error escape.
+
+        The event's key is written with the command's first write (``acting_on``), or after
+        the replies when the command wrote nothing, so a re-delivery is recognised after a
+        restart too; a key found already written means the command ran before: silence.
+        """
+        with acting_on(self._pending_key(event)) as pending:
+            await self._dispatch(bot, event, route)
+        await self._remember(pending)
+
+    async def _dispatch(self, bot: Bot, event: MessageEvent, route: Route) -> None:
         command = route.command
         sub: Sub | None = None
         fell_through = False
@@ -280,6 +289,10 @@ class Router:
                     raise
             else:
                 reply = await sub.run(Call(ctx, bot, event, command, sub, arg, tokens))
+        except DuplicateEvent:
+            logger.info(f"event {event.message_id} from {event.user_id} was acted on before "
+                        "(a re-delivery after a restart): ignored")
+            return
         except Usage as exc:
             reply = usage_reply(command, None if fell_through else sub, exc.detail)
         except DomainError as exc:
@@ -317,8 +330,29 @@ class Router:
         except Exception as exc:
             logger.opt(exception=exc).warning(f"reply to {what} not sent")
 
+    def _pending_key(self, event: MessageEvent) -> EventKey:
+        return EventKey(key_of(event), int(lifecycle.services().clock.timestamp()))
+
+    async def _remember(self, pending: EventKey) -> None:
+        """Record an event whose command wrote nothing; now and then prune old keys."""
+        db = lifecycle.services().db
+        try:
+            await db.remember_event(pending)
+            if pending.at >= self._next_prune:
+                window = lifecycle.services().settings.duplicate_window_seconds
+                self._next_prune = pending.at + window
+                await db.prune_events(pending.at - window)
+        except Exception as exc:
+            logger.opt(exception=exc).warning("could not record an event as acted on")
+
     async def feed_conversation(self, bot: Bot, event: MessageEvent,
                                 conversation: Conversation) -> None:
+        with acting_on(self._pending_key(event)) as pending:
+            await self._feed_conversation(bot, event, conversation)
+        await self._remember(pending)
+
+    async def _feed_conversation(self, bot: Bot, event: MessageEvent,
+                                 conversation: Conversation) -> None:
         try:
             if conversation.expires_at < lifecycle.services().clock.now().timestamp():
                 self.end_conversation(event)
@@ -326,6 +360,8 @@ class Router:
                 return
             if not await conversation.feed(bot, event, clean_text(event.get_plaintext()).strip()):
                 self.end_conversation(event)
+        except DuplicateEvent:
+            return
         except Exception as exc:
             self.end_conversation(event)
             logger.opt(exception=exc).error("conversation failed")
@@ -380,6 +416,15 @@ def _argument(after: str, message: Message) -> Message:
         else:
             arg.append(seg)
     return arg
+
+
+def key_of(event: MessageEvent) -> bytes:
+    """The event's identity for the duplicate filter (``domain.guard.event_key``): what was
+    typed is the message as the QQ side sent it (before the adapter strips an @ of the bot),
+    so it is the same whichever of the bot's accounts received it."""
+    return event_key(group_id=getattr(event, "group_id", None), user_id=int(event.user_id),
+                     event_time=int(event.time), content=plain_text(event.original_message),
+                     self_id=int(event.self_id), message_id=int(event.message_id))
 
 
 def _ids_in_range(event: MessageEvent) -> bool:

@@ -113,15 +113,22 @@ class OutboxRepository:
             "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
         )
 
-    async def mark_attempt(self, message_id: int, now: float, self_id: int) -> bool:
+    async def mark_attempt(self, message_id: int, now: float,
+                           self_id: int) -> OutboxMessage | None:
         """Stamp the start of a send attempt through account ``self_id`` (before the API call),
-        for the pacing window and the history check. False when the row is no longer pending
-        (it was never committed, or another path settled it): then it must not be sent."""
-        cur = await self.db.execute(
+        for the pacing window and the history check (the attempt is unconfirmed until its
+        answer).
+
+        Returns the row as committed, or None when it is no longer pending. The dispatcher
+        shares the connection, so it may have read a row of a transaction still open in
+        another task; by now (inside its own transaction) that one has committed or rolled
+        back, and a rolled-back row (or a number given again since) must not be sent.
+        """
+        row = await self.db.fetchone(
             "UPDATE outbox SET attempted_at = ?, attempted_by = ?, unconfirmed = 1, "
-            "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND state = 'pending'",
-            (now, self_id, now, message_id))
-        return cur.rowcount == 1
+            "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND state = 'pending' "
+            f"RETURNING {_COLUMNS}", (now, self_id, now, message_id))
+        return None if row is None else _message(row)
 
     async def mark_sent(self, message_id: int, now: float, self_id: int | None = None) -> None:
         await self.db.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from storage.exemplars import honours_sync
 from storage.ledger import PARTNER_SQL, partner_of, points_of_sync
 from storage.members import GET_ANY_SQL, member_of, skills_of_sync
 from storage.posts import posts_of_sync
@@ -13,7 +14,7 @@ from storage.wishes import wishes_of_sync
 def member_overview_sync(conn: sqlite3.Connection, branch_id: int, term_id: int, user_id: int,
                          wish_limit: int) -> dict:
     """Everything ``/我的`` shows: profile (a removed one too), term points and standing,
-    partner, wishes, skills and posts."""
+    partner, wishes, skills, posts and honours (publicised 微典型 titles)."""
     breakdown, standing = points_of_sync(conn, branch_id, term_id, user_id)
     wishes, claims = wishes_of_sync(conn, branch_id, user_id, wish_limit)
     skills, matching = skills_of_sync(conn, branch_id, user_id)
@@ -28,4 +29,5 @@ def member_overview_sync(conn: sqlite3.Connection, branch_id: int, term_id: int,
             PARTNER_SQL, (branch_id, term_id, user_id, user_id)).fetchone(), user_id),
         "wishes": wishes,
         "claims": claims,
+        "honours": honours_sync(conn, branch_id, user_id),
     }

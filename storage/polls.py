@@ -1,4 +1,5 @@
-"""Polls, their options and ballots; anonymous ballots kept as voters apart from tallies."""
+"""Polls, their options and ballots; anonymous ballots kept as voters apart from tallies, and
+counted in batches (``poll_waiting`` holds who waits, never what they chose)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ class PollRow:
 
 @dataclass(frozen=True)
 class VoteRecord:
-    """What one ballot did: ``new`` (first ballot), ``replaced`` (named: earlier choices in
-    ``previous``) or ``already`` (anonymous: a ballot exists and cannot be replaced)."""
+    """What one ballot did: ``new`` (named: first ballot), ``replaced`` (named: earlier choices
+    in ``previous``), ``received`` (anonymous: the voter is recorded as waiting; the choice
+    is counted later with a batch) or ``already`` (anonymous: a ballot exists and cannot be
+    replaced)."""
 
     poll: PollRow
     outcome: str
@@ -128,9 +131,9 @@ class PollRepository:
         """Cast a ballot atomically, in one batched trip to the database thread.
 
         ``check(poll, voter_is_member)`` raises to refuse (not found, closed, bad choices).
-        Anonymous: the voter is added to ``poll_voters`` and each chosen option's counter is
-        incremented in place, nothing else is written; a second ballot is ``already``. Named:
-        the person's earlier rows are replaced by the new ones.
+        Anonymous: only the voter is written, to ``poll_waiting`` (the choice stays with the
+        caller until ``count_batch``); a second ballot is ``already``. Named: the person's
+        earlier rows are replaced by the new ones.
         """
 
         def work(conn: sqlite3.Connection) -> VoteRecord:
@@ -141,15 +144,14 @@ class PollRepository:
             check(poll, member)
             assert poll is not None
             if poll.anonymous:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO poll_voters (poll_id, user_id) VALUES (?, ?)",
-                    (poll_id, user_id))
-                if cur.rowcount == 0:
+                if conn.execute(
+                        "SELECT 1 FROM poll_voters WHERE poll_id = ? AND user_id = ?",
+                        (poll_id, user_id)).fetchone() is not None:
                     return VoteRecord(poll, "already")
-                conn.executemany(
-                    "UPDATE poll_tallies SET votes = votes + 1 WHERE poll_id = ? AND position = ?",
-                    [(poll_id, p) for p in positions])
-                return VoteRecord(poll, "new")
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO poll_waiting (poll_id, user_id) VALUES (?, ?)",
+                    (poll_id, user_id))
+                return VoteRecord(poll, "received" if cur.rowcount else "already")
             previous = tuple(r[0] for r in conn.execute(
                 "SELECT position FROM poll_ballots WHERE poll_id = ? AND user_id = ? "
                 "ORDER BY position", (poll_id, user_id)))
@@ -162,6 +164,50 @@ class PollRepository:
             return VoteRecord(poll, "replaced" if previous else "new", previous)
 
         return await self.db.run_atomic(work)
+
+    # anonymous ballots waiting for their batch --------------------------------------------
+
+    async def waiting(self, poll_id: int) -> set[int]:
+        """People whose anonymous ballot in the poll is received but not counted yet."""
+        rows = await self.db.fetchall("SELECT user_id FROM poll_waiting WHERE poll_id = ?",
+                                      (poll_id,))
+        return {r[0] for r in rows}
+
+    async def all_waiting(self) -> list[tuple[int, int]]:
+        """(poll, person) of every anonymous ballot received and not counted (any poll)."""
+        rows = await self.db.fetchall("SELECT poll_id, user_id FROM poll_waiting "
+                                      "ORDER BY poll_id, user_id")
+        return [(r[0], r[1]) for r in rows]
+
+    async def count_batch(self, poll_id: int, voters: Iterable[int],
+                          votes: dict[int, int]) -> None:
+        """Count a batch of anonymous ballots (inside a transaction): the voters move from
+        ``poll_waiting`` to ``poll_voters``, and each option's counter grows by the batch's
+        total for it — one write per option, whatever order the ballots came in."""
+        people = [(poll_id, uid) for uid in sorted(voters)]
+        await self.db.executemany(
+            "DELETE FROM poll_waiting WHERE poll_id = ? AND user_id = ?", people)
+        await self.db.executemany(
+            "INSERT INTO poll_voters (poll_id, user_id) VALUES (?, ?)", people)
+        await self.db.executemany(
+            "UPDATE poll_tallies SET votes = votes + ? WHERE poll_id = ? AND position = ?",
+            [(n, poll_id, position) for position, n in sorted(votes.items()) if n])
+
+    async def drop_waiting(self, poll_id: int, voters: Iterable[int]) -> None:
+        """Forget ballots that were lost before being counted (inside a transaction)."""
+        await self.db.executemany(
+            "DELETE FROM poll_waiting WHERE poll_id = ? AND user_id = ?",
+            [(poll_id, uid) for uid in voters])
+
+    async def ballot_state(self, poll_id: int, user_id: int) -> str | None:
+        """An anonymous poll's voter: ``counted``, ``waiting`` or None (has not voted)."""
+        if await self.db.fetchval("SELECT 1 FROM poll_voters WHERE poll_id = ? AND user_id = ?",
+                                  (poll_id, user_id)):
+            return "counted"
+        if await self.db.fetchval("SELECT 1 FROM poll_waiting WHERE poll_id = ? AND user_id = ?",
+                                  (poll_id, user_id)):
+            return "waiting"
+        return None
 
     # counting ----------------------------------------------------------------------------
 
@@ -196,10 +242,12 @@ class PollRepository:
                     "SELECT poll_id, COUNT(DISTINCT user_id) FROM poll_ballots "
                     f"WHERE poll_id IN ({_marks(named)}) GROUP BY poll_id", named):
                 found[poll_id] = n
-        if anonymous:
+        if anonymous:  # counted, and received but waiting for their batch
             for poll_id, n in await self.db.fetchall(
-                    "SELECT poll_id, COUNT(*) FROM poll_voters "
-                    f"WHERE poll_id IN ({_marks(anonymous)}) GROUP BY poll_id", anonymous):
+                    "SELECT poll_id, COUNT(*) FROM (SELECT poll_id FROM poll_voters "
+                    f"WHERE poll_id IN ({_marks(anonymous)}) UNION ALL SELECT poll_id "
+                    f"FROM poll_waiting WHERE poll_id IN ({_marks(anonymous)})) "
+                    "GROUP BY poll_id", anonymous + anonymous):
                 found[poll_id] = n
         return {p.id: found.get(p.id, 0) for p in polls}
 

@@ -191,27 +191,29 @@ class SurveyRepository:
     # answers -----------------------------------------------------------------------------
 
     async def has_answered(self, survey: SurveyRow, user_id: int) -> bool:
-        table = "survey_respondents" if survey.anonymous else "survey_responses"
-        return bool(await self.db.fetchval(
-            f"SELECT 1 FROM {table} WHERE survey_id = ? AND user_id = ?", (survey.id, user_id)))
+        """Answered: stored, or (anonymous) received and waiting for its batch."""
+        tables = (("survey_respondents", "survey_waiting") if survey.anonymous
+                  else ("survey_responses",))
+        for table in tables:
+            if await self.db.fetchval(f"SELECT 1 FROM {table} WHERE survey_id = ? "
+                                      "AND user_id = ?", (survey.id, user_id)):
+                return True
+        return False
 
-    async def submit(self, survey: SurveyRow, user_id: int, values: list[str | None], now: int,
-                     sheet: int) -> bool:
+    async def submit(self, survey: SurveyRow, user_id: int, values: list[str | None],
+                     now: int) -> bool:
         """Store a response; False if this person has answered already (nothing written).
 
-        Named: a response row (person, time) and its answers. Anonymous: the person goes to
-        ``survey_respondents`` and the answers to ``survey_sheets`` under the random ``sheet``
-        number; nothing in either row names, dates or orders the other.
+        Named: a response row (person, time) and its answers. Anonymous: only the person is
+        written, to ``survey_waiting``; the answers stay with the caller until
+        ``store_batch`` writes a batch of them.
         """
         if survey.anonymous:
-            cur = await self.db.execute(
-                "INSERT OR IGNORE INTO survey_respondents (survey_id, user_id) VALUES (?, ?)",
-                (survey.id, user_id))
-            if cur.rowcount == 0:
+            if await self.has_answered(survey, user_id):
                 return False
-            await self.db.executemany(
-                "INSERT INTO survey_sheets (survey_id, sheet, position, value) VALUES (?,?,?,?)",
-                [(survey.id, sheet, i, v) for i, v in enumerate(values, start=1)])
+            await self.db.execute(
+                "INSERT INTO survey_waiting (survey_id, user_id) VALUES (?, ?)",
+                (survey.id, user_id))
             return True
         cur = await self.db.execute(
             "INSERT OR IGNORE INTO survey_responses (survey_id, user_id, submitted_at) "
@@ -224,6 +226,39 @@ class SurveyRepository:
             [(response_id, i, v) for i, v in enumerate(values, start=1)])
         return True
 
+    # anonymous responses waiting for their batch -------------------------------------------
+
+    async def waiting(self, survey_id: int) -> set[int]:
+        rows = await self.db.fetchall("SELECT user_id FROM survey_waiting WHERE survey_id = ?",
+                                      (survey_id,))
+        return {r[0] for r in rows}
+
+    async def all_waiting(self) -> list[tuple[int, int]]:
+        rows = await self.db.fetchall("SELECT survey_id, user_id FROM survey_waiting "
+                                      "ORDER BY survey_id, user_id")
+        return [(r[0], r[1]) for r in rows]
+
+    async def store_batch(self, survey_id: int, sheets: list[tuple[int, list[str | None]]],
+                          numbers: list[int]) -> None:
+        """Store a batch of anonymous responses (inside a transaction): the people move from
+        ``survey_waiting`` to ``survey_respondents``, each sheet of answers is written under
+        its random number (``numbers``), in that random order."""
+        people = [(survey_id, uid) for uid in sorted(uid for uid, _ in sheets)]
+        await self.db.executemany(
+            "DELETE FROM survey_waiting WHERE survey_id = ? AND user_id = ?", people)
+        await self.db.executemany(
+            "INSERT INTO survey_respondents (survey_id, user_id) VALUES (?, ?)", people)
+        rows = sorted(zip(numbers, (values for _, values in sheets), strict=True))
+        await self.db.executemany(
+            "INSERT INTO survey_sheets (survey_id, sheet, position, value) VALUES (?,?,?,?)",
+            [(survey_id, number, i, v) for number, values in rows
+             for i, v in enumerate(values, start=1)])
+
+    async def drop_waiting(self, survey_id: int, people: list[int]) -> None:
+        await self.db.executemany(
+            "DELETE FROM survey_waiting WHERE survey_id = ? AND user_id = ?",
+            [(survey_id, uid) for uid in people])
+
     async def respondents(self, survey: SurveyRow) -> list[int]:
         table = "survey_respondents" if survey.anonymous else "survey_responses"
         rows = await self.db.fetchall(
@@ -231,14 +266,16 @@ class SurveyRepository:
         return [r[0] for r in rows]
 
     async def response_counts(self, surveys: list[SurveyRow]) -> dict[int, int]:
+        """Responses per survey: stored, and (anonymous) received but waiting for a batch."""
         found: dict[int, int] = {}
-        for table, ids in (("survey_respondents", [s.id for s in surveys if s.anonymous]),
+        anonymous = [s.id for s in surveys if s.anonymous]
+        for table, ids in (("survey_respondents", anonymous), ("survey_waiting", anonymous),
                            ("survey_responses", [s.id for s in surveys if not s.anonymous])):
             if ids:
                 for survey_id, n in await self.db.fetchall(
                         f"SELECT survey_id, COUNT(*) FROM {table} "
                         f"WHERE survey_id IN ({_marks(ids)}) GROUP BY survey_id", ids):
-                    found[survey_id] = n
+                    found[survey_id] = found.get(survey_id, 0) + n
         return {s.id: found.get(s.id, 0) for s in surveys}
 
     async def responses(self, survey: SurveyRow) -> list[Response]:

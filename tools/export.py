@@ -12,7 +12,9 @@ Sheets: 汇总 (the /统计 figures, then raw numbers for checking), 积分流�
 raised in the term, with every timestamp; the content of privately raised problems included,
 as the export is for admins only), 服务 (each member's service in the term by source), 任务
 (every assignment of the tasks published or confirmed in the term), 岗位 (the term's posts),
-and one sheet per survey started in the term (问卷#N: a row
+活动 and 出勤, 微党课 (a row per speaker with every score) and 微党课评分 (a row per score, no
+scorer for an anonymous round), 微典型 (a row per nomination), 典型案例, 展示页浏览 (visitors per
+day), and one sheet per survey started in the term (问卷#N: a row
 per response; anonymous surveys have no QQ, name or time column and their rows are in random
 order). The figures come
 from ``ReportService.build_unchecked``, and every per-row sheet is read in the same database
@@ -186,6 +188,9 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         people |= {p.user_id for p in report.posts}
         names = await svc.branches.names(branch_id, people)
         activity_sheets = await svc.activities.sheets(branch_id, report.since, report.until)
+        activity_sheets += await svc.lectures.sheets(branch_id, report.since, report.until)
+        activity_sheets += await svc.exemplars.sheets(branch_id, term, report.since,
+                                                      report.until)
 
     def name_of(uid: int) -> str:
         return names.get(uid, str(uid))
@@ -250,6 +255,16 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         ("问卷满意度评分数", len(report.votes.scores)),
         ("问卷满意度均分", rounded(report.votes.satisfaction_mean)),
         ("问卷满意(4–5)占比", Fraction(report.votes.satisfied_share)),
+        ("微党课举办", report.lectures.held),
+        ("微党课讲者人次", report.lectures.speakers),
+        ("微党课评分数", len(report.lectures.scores)),
+        ("微党课平均分", rounded(report.lectures.mean)),
+        ("微典型自荐", report.exemplars.total.self_nominated),
+        ("微典型推荐", report.exemplars.total.peer_nominated),
+        ("微典型审核通过", report.exemplars.total.approved),
+        ("微典型当选", report.exemplars.total.selected),
+        ("典型案例", report.exemplars.cases),
+        ("展示页浏览量", report.exemplars.views),
     ]
     service = report.service
     if service is not None:
@@ -411,7 +426,8 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         sheet.row(p.user_id, name_of(p.user_id), KIND_LABELS[p.kind], detail)
     sheet.finish()
 
-    # 活动 and 出勤 (every kind but 导学, which has its own sheets above) ------------------------
+    # 活动 and 出勤 (every kind but 导学, which has its own sheets above), 微党课 and 微党课评分,
+    # 微典型, 典型案例 and 展示页浏览 -------------------------------------------------------------
     for title, headers, rows in activity_sheets:
         sheet = SheetWriter(wb.create_sheet(title), headers)
         for row in rows:

@@ -132,6 +132,10 @@ class BotProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # a second bot on the same port would find the first one listening and be mistaken
+            # for it (then killing "the bot" would kill the wrong process)
+            raise RuntimeError("bot.py is still running: stop() or kill it before start()")
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, str(self.script)], cwd=self.script.parent, env=self.env,
@@ -267,6 +271,15 @@ class OneBotClient:
 
     async def next_call(self, timeout: float = 10) -> dict:
         return await asyncio.wait_for(self.calls.get(), timeout)
+
+    async def until_quiet(self, quiet: float = 1.5) -> list[dict]:
+        """Every call until the bot has been quiet for ``quiet`` seconds."""
+        calls = []
+        while True:
+            try:
+                calls.append(await self.next_call(timeout=quiet))
+            except TimeoutError:
+                return calls
 
     async def set_up_group(self, group_id: int, owner_id: int, name: str = "测试支部") -> dict:
         """The group owner makes the group a branch (``/支部 创建``), as a secretary does first."""

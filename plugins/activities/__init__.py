@@ -16,6 +16,8 @@ from nonebot_plugin_apscheduler import scheduler  # noqa: E402
 require("plugins.sessions")
 from plugins.sessions import deliver_code, jobs  # noqa: E402
 
+from .lectures import SCORE, SPEAKERS  # noqa: E402  (微党课)
+
 STATUS_WORDS = {"confirmed": "已报名", "waitlist": "候补", "cancelled": "已取消"}
 
 
@@ -260,7 +262,7 @@ async def ask_leave(call: Call):
     return f"已记录你对{activity.label}「{activity.topic}」的请假（{reason}），支委会会看到。"
 
 
-KINDS_HELP = "类型：导学、微分享、主题党日、志愿服务、支部党员大会、支委会、党小组会、党课"
+KINDS_HELP = "类型：导学、微分享、主题党日、志愿服务、支部党员大会、支委会、党小组会、党课、微党课"
 ACTIVITY = Command("活动", aliases=("activity",), subs=(
     Sub("列表", list_activities, "/活动 [列表] —— 近期和即将开始的各类活动", default=True,
         own_branch=True),
@@ -273,6 +275,7 @@ ACTIVITY = Command("活动", aliases=("activity",), subs=(
     Sub("取消", cancel_activity, "/活动 取消 <编号> —— 管理员或负责人取消活动"),
     Sub("名额", change_capacity, "/活动 名额 <编号> <人数> —— 调整名额（不少于已报名人数）"),
     Sub("名单", show_roster, "/活动 名单 <编号> —— 报名、出席、请假、缺席名单（私聊发给你）"),
+    SPEAKERS,
 ))
 SIGNUP = Command("报名", aliases=("signup",), subs=(
     Sub("报名", sign_up, "/报名 <编号> [备注] —— 报名活动，满员进入候补", default=True,
@@ -286,13 +289,14 @@ LEAVE = Command("请假", aliases=("leave",), subs=(
 
 __plugin_meta__ = PluginMetadata(
     name="活动",
-    description="微分享、主题党日、志愿服务和三会一课：报名候补、请假、出勤",
-    usage=usage_of(ACTIVITY, SIGNUP, LEAVE),
+    description="微分享、主题党日、志愿服务、三会一课和微党课：报名候补、请假、出勤、讲者评分",
+    usage=usage_of(ACTIVITY, SIGNUP, LEAVE, SCORE),
     type="application",
     supported_adapters={"~onebot.v11"},
-    extra={"keywords": ["活动", "报名", "请假", "三会一课", "activity", "signup", "leave"]},
+    extra={"keywords": ["活动", "报名", "请假", "三会一课", "微党课", "评分", "activity",
+                        "signup", "leave", "score"]},
 )
-register(__plugin_meta__.name, ACTIVITY, SIGNUP, LEAVE)
+register(__plugin_meta__.name, ACTIVITY, SIGNUP, LEAVE, SCORE)
 
 
 async def tell_meetings_behind() -> None:

@@ -5,8 +5,8 @@ from runtime.router import Call, Command, Sub, register, router, usage_of
 
 # The menu's order, by feature name: what students use most first, administration last. A
 # feature not listed here follows the listed ones, in module order.
-MENU_ORDER = ("微心愿", "导学", "活动", "微积分", "民情收集站", "任务清单", "投票与问卷", "成员",
-              "岗位", "提醒与公告", "支部", "统计", "帮助")
+MENU_ORDER = ("微心愿", "导学", "活动", "微典型", "微积分", "民情收集站", "任务清单", "投票与问卷",
+              "成员", "岗位", "提醒与公告", "支部", "统计", "帮助")
 
 
 def feature_plugins() -> list[Plugin]:

@@ -48,6 +48,8 @@ async def show_me(call: Call):
     if seen.removed is not None:
         rank = "已移除，不参加排名"
     lines.append(f"{summary.term.name}积分：{summary.total}（{rank}）")
+    if seen.honours:
+        lines.append("荣誉：" + "；".join(f"{term}{field}微典型" for term, field in seen.honours))
     if seen.partner is not None:
         partner_id, helping = seen.partner
         names = await ctx.names([partner_id])

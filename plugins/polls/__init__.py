@@ -6,7 +6,7 @@ from domain.errors import DomainError
 from domain.polls import Ballot, PollInputError, parse_choices
 from domain.surveys import AnswerSheet, SurveyInputError
 from runtime.args import record_id
-from runtime.lifecycle import on_ready, services
+from runtime.lifecycle import on_ready, on_stopping, services
 from runtime.privacy import hide_private_text
 from runtime.reply import paginate, send_private, shorten, text
 from runtime.router import Call, Command, Conversation, Sub, Usage, register, router, usage_of
@@ -23,10 +23,20 @@ ANSWER_PRIVATELY = "问卷请私聊我发送 /问卷 填写 #{n} 一题一题地
 @on_ready
 async def rearm_polls(svc) -> None:
     caught = await jobs.rearm_all()
+    lost = await svc.surveys.recover_lost_answers()
     invited = await jobs.rearm_invitations()
     logger.info(f"{len(caught.pending)} poll deadlines armed; {len(caught.announced)} closed late "
                 f"with results posted, {len(caught.quiet)} closed too late to post; "
-                f"{len(invited)} survey invitations sent late")
+                f"{len(invited)} survey invitations sent late; {caught.lost} anonymous ballots "
+                f"and {lost} anonymous survey answers lost in the last stop, their people told")
+
+
+@on_stopping
+async def count_waiting_ballots(svc) -> None:
+    """A planned stop: anonymous ballots that make whole batches are counted, not lost."""
+    counted = await svc.polls.count_before_stopping() + await svc.surveys.store_before_stopping()
+    if counted:
+        logger.info(f"{counted} waiting anonymous ballots and answers stored before stopping")
 
 
 def number(call: Call, index: int = 0, exact: int | None = None) -> int:
@@ -64,8 +74,11 @@ def ballot_reply(ballot: Ballot, in_group: bool) -> str:
                 "这次没有计入。")
     if poll.anonymous:
         hint = "下次可以私聊我投匿名票，群里就看不到你的选择。" if in_group else ""
-        return (f"已匿名记录你在投票 #{poll.id} 的选择。匿名投票不记录谁选了什么，"
-                f"所以投出后不能更改。{hint}")
+        batch = services().settings.anonymous_batch
+        return (f"已收到你在匿名投票 #{poll.id} 的选票。匿名投票不记录谁选了什么，所以投出后"
+                f"不能更改；为保护匿名，选票每凑满 {batch} 张一起计入，投票结束时全部计入"
+                f"（发送 /投票 #{poll.id} 可查看是否已计入；计入前如遇机器人重启，我会私聊请你"
+                f"重新投）。{hint}")
     if ballot.outcome == "replaced" and ballot.previous == ballot.choices:
         return f"你在投票 #{poll.id} 已经选了 {chosen(ballot, ballot.choices)}，选择没有变化。"
     if ballot.outcome == "replaced":
@@ -121,6 +134,10 @@ async def show_poll(call: Call, poll_no: int):
     tally = await polls.tally(poll)
     shown = polls.render(tally, await polls.may_see_counts(poll, ctx.actor)
                          and not (poll.hide_results and ctx.group_id and polls.is_open(poll)))
+    if poll.anonymous and ctx.group_id is None:  # privately: whether mine is counted yet
+        state = await polls.ballot_state(poll, ctx.user_id)
+        shown += "\n你的选票：" + {"counted": "已计入", "waiting": "已收到，等待与其他选票一起计入",
+                                   None: "还没有投"}[state]
     if polls.is_open(poll):
         shown += f"\n投票：/投票 #{poll.id} <选项号>"
     return shown
@@ -209,6 +226,9 @@ class SurveyConversation(Conversation):
             try:
                 survey = await svc.surveys.submit(self.sheet)
                 reply = f"已提交，感谢你填写问卷 #{survey.id}「{survey.title}」！"
+                if survey.anonymous:
+                    reply += (f"为保护匿名，回答每凑满 {svc.settings.anonymous_batch} 份一起保存，"
+                              "问卷结束时全部保存；保存前如遇机器人重启，我会私聊请你重新填写。")
             except DomainError as exc:
                 reply = str(exc)
         await bot.send(event, text(reply))

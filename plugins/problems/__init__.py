@@ -18,7 +18,7 @@ from domain.timeparse import parse_moment, parse_schedule
 from runtime.args import integer, person, record_id, word
 from runtime.lifecycle import on_ready, services
 from runtime.privacy import hide_private_text
-from runtime.reply import mention, paginate, shorten
+from runtime.reply import paginate, shorten
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
 require("nonebot_plugin_apscheduler")
@@ -121,7 +121,6 @@ async def raise_problem(call: Call):
     tag = f"民情 #{problem.id} [{problem.category}]" + ("（匿名）" if anonymous else "")
     follow = f"可发送 /民情 详情 #{problem.id} 查看进度。"
     if problem.private:
-        await problems.notify_new_private(problem)
         return (f"已收到你的反映：{tag}\n{problem.content}\n"
                 "内容只有支委和处理人能看到，群里不会显示；受理、解决时我会私聊告诉你。" + follow)
     if anonymous:
@@ -206,7 +205,6 @@ async def take_on(call: Call):
             raise Usage()
     problem, viewer = await locate(call, target)
     problem = await problems.take_on(problem.branch_id, problem.id, ctx.actor, handler)
-    await problems.notify_parties(problem, "受理", ctx.user_id)
     name = await handler_name(call, problem)
     reply = f"{title(problem, viewer)}已受理，处理人：{name}。"
     if problem.handler_id == ctx.user_id:
@@ -221,7 +219,6 @@ async def report_progress(call: Call):
     note = required_text(call)
     problem, _ = await locate(call, target)
     problem = await problems.progress(problem.branch_id, problem.id, ctx.actor, note)
-    await problems.notify_parties(problem, "进展", ctx.user_id, note)
     return f"已记录民情 #{problem.id} 的进展，反映人会收到私聊通知。"
 
 
@@ -231,15 +228,12 @@ async def solve(call: Call):
     target = problem_number(call, 2)
     note = required_text(call)
     problem, viewer = await locate(call, target)
-    problem = await problems.solve(problem.branch_id, problem.id, ctx.actor, note)
-    days = ctx.svc.settings.problem_confirm_days
+    # the reporter is told with the change: @-mentioned here where the group may see the
+    # problem, else privately
+    problem = await problems.solve(problem.branch_id, problem.id, ctx.actor, note,
+                                   group_id=ctx.group_id)
     if viewer.is_group and can_see_content(problem, viewer):
-        name = await handler_name(call, problem)
-        return mention(problem.reporter_id,
-                       f"你反映的{title(problem, viewer)}已由 {name} 解决："
-                       f"{problem.solution}\n满意请发送 /民情 确认 #{problem.id} <1-5> [评语]；"
-                       f"如未解决，{days} 天内可发送 /民情 重开 #{problem.id} <原因>。")
-    await problems.notify_parties(problem, "解决", ctx.user_id)
+        return f"{title(problem, viewer)}已解决，已提醒反映人确认。"
     if viewer.is_group:
         return f"民情 #{problem.id} 已解决。"
     return f"民情 #{problem.id} 已标记解决，已私聊通知反映人确认。"
@@ -255,7 +249,6 @@ async def confirm(call: Call):
     problem, _ = await locate(call, target)
     done = await problems.confirm(problem.branch_id, problem.id, ctx.user_id, score,
                                   call.rest(2) or None)
-    await problems.notify_parties(done.problem, "确认", ctx.user_id)
     reply = f"感谢确认！民情 #{done.problem.id} 已办结（{score} 分）"
     if done.points:
         reply += f"，处理人 {await handler_name(call, done.problem)} 获得 {done.points} 积分"
@@ -269,7 +262,6 @@ async def reopen(call: Call):
     reason = required_text(call)
     problem, _ = await locate(call, target)
     problem = await problems.reopen(problem.branch_id, problem.id, ctx.user_id, reason)
-    await problems.notify_parties(problem, "重开", ctx.user_id)
     return (f"民情 #{problem.id} 已重开，回到处理中，处理人 {await handler_name(call, problem)} "
             "会继续跟进。")
 
@@ -284,7 +276,6 @@ async def reassign(call: Call):
         raise Usage()
     problem, _ = await locate(call, target)
     problem = await problems.reassign(problem.branch_id, problem.id, ctx.actor, handler)
-    await problems.notify_parties(problem, "转办", ctx.user_id)
     return f"民情 #{problem.id} 已转办给 {await handler_name(call, problem)}。"
 
 
@@ -296,7 +287,6 @@ async def escalate(call: Call):
     destination = required_text(call)
     problem, viewer = await locate(call, target)
     problem = await problems.escalate(problem.branch_id, problem.id, ctx.actor, destination)
-    await problems.notify_parties(problem, "上报", ctx.user_id)
     where = f"至 {problem.escalated_to}" if can_see_content(problem, viewer) else ""
     return (f"民情 #{problem.id} 已上报{where}。有结果后发送 /民情 解决 #{problem.id} <结果> "
             "记录。")
@@ -310,7 +300,6 @@ async def close(call: Call):
     reason = required_text(call)
     problem, viewer = await locate(call, target)
     problem = await problems.close(problem.branch_id, problem.id, ctx.actor, reason)
-    await problems.notify_parties(problem, "关闭", ctx.user_id)
     why = f"：{problem.close_reason}" if can_see_content(problem, viewer) else ""
     return f"民情 #{problem.id} 已关闭{why}。"
 
@@ -361,9 +350,7 @@ hide_private_text()  # a problem raised privately never reaches the log
 async def auto_confirm_problems() -> None:
     """已解决 problems nobody objected to within ``problem_confirm_days``: 已办结, unrated."""
     problems = services().problems
-    done = await problems.auto_confirm_due()
-    for item in done:
-        await problems.notify_parties(item.problem, "自动办结", None)
+    done = await problems.auto_confirm_due()  # each handler is told in the same transaction
     if done:
         logger.info(f"{len(done)} problems confirmed automatically")
 

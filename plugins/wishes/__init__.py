@@ -5,7 +5,7 @@ from domain.models import Wish
 from domain.timeparse import parse_moment
 from runtime.args import integer, record_id, word
 from runtime.lifecycle import on_ready, services
-from runtime.reply import mention, shorten
+from runtime.reply import shorten
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
 require("nonebot_plugin_apscheduler")
@@ -87,12 +87,10 @@ async def give_up_wish(call: Call):
 
 async def mark_wish_done(call: Call):
     ctx = call.ctx
+    # the wisher is @-mentioned through the queue, in the same transaction as the change
     wish = await ctx.svc.wishes.mark_done(ctx.branch.id, wish_id(call), ctx.user_id,
-                                          call.rest(1))
-    helper = (await ctx.names([ctx.user_id]))[ctx.user_id]
-    return mention(wish.wisher_id,
-                   f"你的心愿 #{wish.id} 已由 {helper} 完成服务，"
-                   f"请发送 /心愿 评价 #{wish.id} <1-5> [评语] 确认并评分。")
+                                          call.rest(1), group_id=ctx.group_id)
+    return f"已标记心愿 #{wish.id} 完成服务，已提醒许愿人评价。"
 
 
 async def rate_wish(call: Call):

@@ -189,10 +189,14 @@ async def test_roster_names_choices_for_admins_of_named_polls_only(world):
 async def test_anonymous_ballot_cannot_be_replaced(world):
     polls = world.svc.polls
     poll = await new_poll(world, "问题 | 甲 | 乙 匿名")
-    assert (await polls.vote(poll.id, HELPER, (1,), world.branch_id)).outcome == "new"
+    assert (await polls.vote(poll.id, HELPER, (1,), world.branch_id)).outcome == "received"
     assert (await polls.vote(poll.id, HELPER, (2,), world.branch_id)).outcome == "already"
-    tally = await polls.tally(poll)
-    assert tally.counts == (1, 0) and tally.voters == 1
+    tally = await polls.tally(poll)  # received, waiting for its batch: not counted yet
+    assert (tally.counts, tally.voters, tally.waiting) == ((0, 0), 0, 1)
+    assert await polls.ballot_state(poll, HELPER) == "waiting"
+    tally = await polls.close(poll.id, world.secretary, world.branch_id, 5001)
+    assert (tally.counts, tally.voters, tally.waiting) == ((1, 0), 1, 0)
+    assert await polls.ballot_state(poll, HELPER) == "counted"
 
 
 async def columns(db, table):
@@ -208,6 +212,12 @@ async def test_raw_tables_of_an_anonymous_poll_cannot_be_joined(world):
     order = [(SECRETARY, 3), (WISHER, 1), (MASSES, 2), (HELPER2, 1), (HELPER, 3)]
     for uid, choice in order:
         await svc.polls.vote(poll.id, uid, (choice,), world.branch_id)
+    # while open, fewer than two batches wait: only who voted is written, never a choice
+    assert await columns(db, "poll_waiting") == ["poll_id", "user_id"]
+    assert len(await db.fetchall("SELECT * FROM poll_waiting")) == 5
+    assert {r[0] for r in await db.fetchall("SELECT votes FROM poll_tallies")} == {0}
+    await svc.polls.close(poll.id, world.secretary, world.branch_id, 5001)
+    assert await db.fetchall("SELECT * FROM poll_waiting") == []
 
     voter_cols = await columns(db, "poll_voters")
     tally_cols = await columns(db, "poll_tallies")
@@ -222,7 +232,7 @@ async def test_raw_tables_of_an_anonymous_poll_cannot_be_joined(world):
     # nothing written to the named tables, and no sequence counter for these tables
     assert await db.fetchall("SELECT * FROM poll_ballots WHERE poll_id = ?", (poll.id,)) == []
     sequences = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_sequence")}
-    assert not sequences & {"poll_voters", "poll_tallies"}
+    assert not sequences & {"poll_voters", "poll_tallies", "poll_waiting"}
 
     # the stored order of voters is by QQ number, not by when they voted
     voters = [r[0] for r in await db.fetchall(
@@ -234,6 +244,91 @@ async def test_raw_tables_of_an_anonymous_poll_cannot_be_joined(world):
     assert [tuple(r) for r in tallies] == [(1, 2), (2, 1), (3, 2)]
     # the poll row itself carries nothing per voter
     assert "user_id" not in await columns(db, "polls")
+
+
+async def vote_as(world, voters, poll, choice_of):
+    for uid in voters:
+        assert (await world.svc.polls.vote(poll.id, uid, (choice_of(uid),),
+                                           world.branch_id)).outcome == "received"
+
+
+async def counted(world, poll) -> tuple[int, tuple[int, ...], int]:
+    tally = await world.svc.polls.tally(poll)
+    return tally.voters, tally.counts, tally.waiting
+
+
+async def test_anonymous_ballots_are_counted_in_batches_of_at_least_the_setting(world, settings):
+    """Ballots wait until twice the batch size waits; then the oldest are counted together and
+    one batch always stays behind, so the batch counted at the close is full too."""
+    k = settings.anonymous_batch
+    assert k == 5
+    poll = await new_poll(world, "问题 | 甲 | 乙 匿名")
+    voters = list(range(3001, 3013))  # twelve people (a profile is not needed in the group)
+    choice = {uid: 1 + uid % 2 for uid in voters}
+    await vote_as(world, voters[:9], poll, choice.get)
+    assert await counted(world, poll) == (0, (0, 0), 9)
+    await vote_as(world, voters[9:10], poll, choice.get)  # ten wait: the oldest five count
+    assert await counted(world, poll) == (5, (2, 3), 5)
+    first_five = {r[0] for r in await world.svc.db.fetchall("SELECT user_id FROM poll_voters")}
+    assert first_five == set(voters[:5])
+    await vote_as(world, voters[10:], poll, choice.get)
+    assert await counted(world, poll) == (5, (2, 3), 7)
+    tally = await world.svc.polls.close(poll.id, world.secretary, world.branch_id, 5001)
+    assert (tally.voters, tally.counts, tally.waiting) == (12, (6, 6), 0)
+
+
+async def test_a_restart_loses_waiting_ballots_and_their_voters_are_told(world, settings,
+                                                                          clock, tmp_path):
+    from domain.services import open_services
+
+    poll = await new_poll(world, "问题 | 甲 | 乙 匿名")
+    await vote_as(world, [HELPER, WISHER], poll, lambda uid: 1)
+    # the bot stops (the choices were only in its memory) and starts again on the same file
+    again = await open_services(settings, clock, world.svc.db.path)
+    try:
+        caught = await again.polls.catch_up()
+        assert caught.lost == 2
+        lost = [r for r in await again.outbox.repo.all() if "没能保存" in r[5]]
+        assert sorted(r[2] for r in lost) == [WISHER, HELPER]
+        assert all(r[1] == "private" and f"/投票 #{poll.id}" in r[5] for r in lost)
+        assert await again.db.fetchall("SELECT * FROM poll_waiting") == []
+        # they may vote again, and this time it is counted at the close
+        assert (await again.polls.vote(poll.id, HELPER, (2,), world.branch_id)
+                ).outcome == "received"
+        tally = await again.polls.close(poll.id, world.secretary, world.branch_id, 5001)
+        assert (tally.voters, tally.counts) == (1, (0, 1))
+    finally:
+        await again.db.close()
+
+
+async def test_a_planned_stop_counts_whole_batches_only(world, settings):
+    poll = await new_poll(world, "问题 | 甲 | 乙 匿名")
+    small = await new_poll(world, "问题 | 甲 | 乙 匿名")
+    await vote_as(world, range(4001, 4001 + settings.anonymous_batch + 1), poll, lambda uid: 1)
+    await vote_as(world, range(4001, 4001 + settings.anonymous_batch - 1), small, lambda uid: 2)
+    assert await world.svc.polls.count_before_stopping() == settings.anonymous_batch + 1
+    assert (await counted(world, poll))[0] == settings.anonymous_batch + 1
+    assert await counted(world, small) == (0, (0, 0), settings.anonymous_batch - 1)
+
+
+def test_waiting_ballots_keep_one_batch_behind():
+    from domain.anonymity import WaitingBallots
+
+    async def unused(*_):
+        raise AssertionError
+
+    waiting = WaitingBallots(None, 3, what="poll", waiting=unused, store=unused, drop=unused,
+                             tell_lost=unused)
+    for uid in range(1, 6):
+        waiting.add(7, uid, (1,))
+    assert waiting.due(7) == []  # 5 < 2 × 3
+    waiting.add(7, 6, (2,))
+    assert [uid for uid, _ in waiting.due(7)] == [1, 2, 3]
+    waiting.add(7, 7, (2,))
+    assert [uid for uid, _ in waiting.due(7)] == [1, 2, 3, 4]
+    waiting.forget(7, [1, 2, 3, 4])
+    assert waiting.count(7) == 3 and waiting.due(7) == []
+    assert [uid for uid, _ in waiting.all(7)] == [5, 6, 7]
 
 
 # closing at the deadline is tested with the scheduler in tests/runtime/test_poll_restart.py

@@ -110,8 +110,10 @@ async def test_cancel_saves_nothing(world):
     survey = await create(world)
     steps = await answer(world, survey.id, HELPER, "5", "取消")
     assert steps[-1].kind == "cancelled" and "没有保存任何回答" in steps[-1].reply
-    assert await world.svc.surveys.repo.respondents(survey) == []
+    assert not await world.svc.surveys.repo.has_answered(survey, HELPER)
     await answer(world, survey.id, HELPER, "5", "1", "跳过")  # may start again afterwards
+    assert await world.svc.surveys.repo.has_answered(survey, HELPER)
+    await world.svc.surveys.close(survey.id, world.secretary, world.branch_id)
     assert await world.svc.surveys.repo.respondents(survey) == [HELPER]
 
 
@@ -212,6 +214,14 @@ async def test_raw_tables_of_an_anonymous_survey_cannot_be_joined(world):
              HELPER: ("4", "2", "跳过")}
     for uid, replies in given.items():  # answered in this order
         await answer(world, survey.id, uid, *replies)
+    # while open, fewer than two batches wait: only who answered is written, never what
+    assert await columns(db, "survey_waiting") == ["survey_id", "user_id"]
+    assert len(await db.fetchall("SELECT * FROM survey_waiting")) == 4
+    assert await db.fetchall("SELECT * FROM survey_sheets") == []
+    results = await world.svc.surveys.results(survey.id, world.secretary, world.branch_id)
+    assert "另有 4 份匿名回答已收到、等待保存" in await world.svc.surveys.render_results(results)
+    await world.svc.surveys.close(survey.id, world.secretary, world.branch_id)
+    assert await db.fetchall("SELECT * FROM survey_waiting") == []
 
     who = await columns(db, "survey_respondents")
     what = await columns(db, "survey_sheets")
@@ -254,6 +264,7 @@ async def test_results_summarise_each_question_for_admins(world):
     await answer(world, survey.id, WISHER, "3", "2", "跳过")
     with pytest.raises(Forbidden):
         await svc.surveys.results(survey.id, Actor(HELPER), world.branch_id)
+    await svc.surveys.close(survey.id, world.secretary, world.branch_id)  # stores the last batch
     results = await svc.surveys.results(survey.id, world.secretary, world.branch_id)
     assert (results.responses, results.answered, results.invited) == (2, 2, 5)
     text = await svc.surveys.render_results(results)
@@ -280,6 +291,7 @@ async def test_report_gains_polls_surveys_and_the_satisfaction_score(world, cloc
                                          f"满意度 关联 导学#{session.id} 匿名")
     await answer(world, survey.id, HELPER, "5", "5", "跳过")
     await answer(world, survey.id, WISHER, "3", "4", "跳过")
+    await svc.surveys.close(survey.id, world.secretary, b)  # anonymous: stored at the close
     named, _ = await svc.surveys.create(b, 5001, world.secretary, "满意度")
     await answer(world, named.id, HELPER2, "4", "4", "跳过")
     report = await svc.reports.build(b, world.secretary)
@@ -340,9 +352,36 @@ async def test_a_survey_and_its_invitations_are_one_change(world, monkeypatch):
 
 
 async def test_a_text_answer_keeps_its_full_width_punctuation(world):
-    survey = await create(world)
+    survey = await create(world, CUSTOM.replace(" 匿名", "", 1))  # named: stored at once
     steps = await answer(world, survey.id, HELPER, "５", "２", "很好，下次再来！（真的）")
     assert [s.kind for s in steps] == ["ask", "ask", "done"]  # full-width digits still count
     results = await world.svc.surveys.results(survey.id, world.secretary, world.branch_id)
     assert results.summaries[2].texts == ("很好，下次再来！（真的）",)
     assert results.summaries[0].scores == (5,)
+async def test_anonymous_answers_are_stored_in_batches_and_lost_ones_told(world, settings,
+                                                                       clock):
+    from domain.services import open_services
+
+    svc, b = world.svc, world.branch_id
+    for uid in range(6001, 6012):  # eleven more members to answer
+        await svc.branches.register(b, uid, f"成员{uid}", None, None)
+    survey = await create(world)
+    people = list(range(6001, 6011))
+    for uid in people[:9]:
+        await answer(world, survey.id, uid, "4", "1", "跳过")
+    assert await svc.db.fetchall("SELECT * FROM survey_sheets") == []
+    await answer(world, survey.id, people[9], "5", "2", "跳过")  # ten wait: five are stored
+    stored = {r[0] for r in await svc.db.fetchall("SELECT user_id FROM survey_respondents")}
+    assert stored == set(people[:5])
+    assert len({r[0] for r in await svc.db.fetchall("SELECT sheet FROM survey_sheets")}) == 5
+    # the bot stops: the five still waiting are lost, and told to answer again
+    again = await open_services(settings, clock, svc.db.path)
+    try:
+        assert await again.surveys.recover_lost_answers() == 5
+        told = [r for r in await again.outbox.repo.all() if "请重新填写" in r[5]]
+        assert sorted(r[2] for r in told) == people[5:]
+        assert not await again.surveys.repo.has_answered(survey, people[9])
+        sheet = await again.surveys.start(survey.id, Actor(people[9]))  # and may
+        assert sheet.survey.id == survey.id
+    finally:
+        await again.db.close()

@@ -23,11 +23,15 @@ async def test_rating_nudge_mentions_the_wisher_after_a_day(world, clock):
     wish = await svc.wishes.post(b, 5001, WISHER, "帮忙")
     await svc.wishes.claim(b, wish.id, HELPER)
     await svc.wishes.mark_done(b, wish.id, HELPER, None)
+    [done] = await svc.outbox.repo.due(clock.now().timestamp())  # queued with the change
+    assert done.kind == "wish_done" and done.target_id == 5001
+    assert done.segments[0] == {"type": "at", "data": {"qq": str(WISHER)}}
+    assert "已由 助人者 完成服务" in done.text and f"/心愿 评价 #{wish.id}" in done.text
     assert await svc.wishes.queue_rating_nudges() == 0
     clock.advance(days=1)
     assert await svc.wishes.queue_rating_nudges() == 1
     assert await svc.wishes.queue_rating_nudges() == 0
-    [message] = await svc.outbox.repo.due(clock.now().timestamp())
+    [_, message] = await svc.outbox.repo.due(clock.now().timestamp())
     assert message.segments[0] == {"type": "at", "data": {"qq": str(WISHER)}}
     assert f"/心愿 评价 #{wish.id}" in message.text and "6 天后" in message.text
 
@@ -39,5 +43,5 @@ async def test_auto_completion_is_announced_in_the_group(world, clock, settings)
     await svc.wishes.mark_done(b, wish.id, HELPER, None)
     clock.advance(days=settings.wish_rating_days)
     await svc.wishes.auto_complete_overdue()
-    [row] = await svc.outbox.repo.all()
+    [_done, row] = await svc.outbox.repo.all()
     assert row[2] == 5001 and "已自动完成" in row[5] and "助人者 获得 5 积分" in row[5]

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
 
-from tests.e2e.onebot import TOKEN, OneBotClient, message_text
-from tools.playground import ClockApi
+from tests.e2e.onebot import OneBotClient, advance, calls_until, message_text
 
 MAIN, FLOOR3, FLOOR5 = 87001, 87002, 87003
 SECRETARY = 62001
@@ -23,13 +22,6 @@ def periods(since: datetime, until: datetime, months: int) -> int:
     first = (since.year * 12 + since.month - 1) // months
     last = (until.year * 12 + until.month - 1) // months
     return last - first + 1
-
-
-async def calls_until(qq: OneBotClient, done, timeout: float = 30) -> list[dict]:
-    calls = []
-    while not done(calls):
-        calls.append(await qq.next_call(timeout=timeout))
-    return calls
 
 
 async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot, bot_clock):
@@ -103,10 +95,8 @@ async def test_sharing_with_waitlist_and_a_meeting_with_leave(fast_bot, bot_cloc
         assert "党员0" not in message_text(answer)  # names only in private
 
         # the night ends: move the bot's clock past both activities, then the report
-        clock = ClockApi(fast_bot.port, TOKEN)
         until = (starts + timedelta(hours=2)).timestamp()  # = night_ended below
-        while not (await clock.advance(until)).get("done"):
-            pass
+        await advance(fast_bot.port, until)
         qq.results["get_group_info"] = {"member_count": 300}
         await qq.group_message(MAIN, SECRETARY, "/统计")
         calls = await calls_until(qq, lambda c: any("📊" in message_text(x) for x in c

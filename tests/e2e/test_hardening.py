@@ -18,16 +18,6 @@ def wish_event(user_id: int, message_id: int, when: int, text: str) -> dict:
     }
 
 
-async def replies(qq: OneBotClient, quiet: float = 1.5) -> list[dict]:
-    """Every call until the bot has been quiet for ``quiet`` seconds."""
-    calls = []
-    while True:
-        try:
-            calls.append(await qq.next_call(timeout=quiet))
-        except TimeoutError:
-            return calls
-
-
 async def test_redelivered_events_are_acted_on_once(bot_process):
     async with OneBotClient(bot_process.port) as qq:
         await qq.set_up_group(GROUP, OWNER)
@@ -35,7 +25,7 @@ async def test_redelivered_events_are_acted_on_once(bot_process):
         for _ in range(3):  # NapCat re-delivering after a reconnect, same message id
             await qq.post(event)
         await qq.post({**event, "message_id": 555002})  # and once under a new id
-        calls = await replies(qq)
+        calls = await qq.until_quiet()
     assert [message_text(c) for c in calls] == ["心愿 #1 已发布：帮我取快递\n"
                                                 "符合条件的同学可发送 /心愿 认领 #1 认领。"]
     with sqlite3.connect(bot_process.db_path) as db:

@@ -29,7 +29,9 @@ def test_demo_plays_the_story_and_exits_0():
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
     # what the members see, in the group, privately, and from the bot on its own
     assert "1楼群 · 🤖：心愿 #1 已发布：想请人帮我看看入党申请书怎么写" in out
-    assert "1楼群 · 🤖：@钱六  你的心愿 #1 已由 张三 完成服务" in out
+    assert "1楼群 · 🤖：已标记心愿 #1 完成服务，已提醒许愿人评价。" in out
+    # the wisher's @-mention is queued with the change, so it comes through the queue
+    assert "📢 1楼群 · 🤖 主动发送：@钱六  你的心愿 #1 已由 张三 完成服务" in out
     assert "感谢评价！心愿 #1 已完成（5 分），张三 获得 7 积分" in out
     assert "🔒 私聊 → 李四 · 🤖：导学 #1「学习党章第一章」" in out
     # the reminder arrives at 19:00 of the bot's clock (30 minutes before 19:30), to both groups

@@ -45,7 +45,7 @@ async def test_polls_and_a_survey_over_the_websocket(tmp_path, bot_clock):
             call = await qq.reply_to(GROUP, OWNER, "/投票 发起 时间 | 周五 | 周六 匿名",
                                      role="owner")
             assert "已发起投票 #2" in message_text(call)
-            assert "已匿名记录" in await private_reply(qq, MEMBERS[1], "/投票 #2 2")
+            assert "已收到你在匿名投票 #2" in await private_reply(qq, MEMBERS[1], "/投票 #2 2")
             assert "不能改投" in await private_reply(qq, MEMBERS[1], "/投票 #2 1")
             assert "没有找到投票 #2" in await private_reply(qq, 79999, "/投票 #2 1")
 
@@ -75,17 +75,30 @@ async def test_polls_and_a_survey_over_the_websocket(tmp_path, bot_clock):
     again.start()
     try:
         async with OneBotClient(again.port) as qq:
-            call = await qq.next_call(timeout=15)
-            while "已结束" not in message_text(call):
-                call = await qq.next_call(timeout=15)
+            seen = [await qq.next_call(timeout=15)]
+            while "已结束" not in message_text(seen[-1]):
+                seen.append(await qq.next_call(timeout=15))
+            call = seen[-1]
             assert call["action"] == "send_group_msg" and call["params"]["group_id"] == GROUP
             result = message_text(call)
             assert "1. 党史  ░░░░░░░░░░ 0 票 0.0%" in result
             assert "2. 考研  ████████░░ 3 票 75.0%" in result
             assert "3. 就业  ███░░░░░░░ 1 票 25.0%" in result
             assert "已投票 4 人；参与率 100.0%（登记成员 4/4 人）" in result
-            call = await qq.reply_to(GROUP, MEMBERS[3], "/投票 #1 1")
-            assert "已经结束，不能再投了" in message_text(call)
+            await qq.group_message(GROUP, MEMBERS[3], "/投票 #1 1")
+            seen.append(await qq.next_call())
+            while seen[-1]["action"] == "send_private_msg":  # notices of the restart
+                seen.append(await qq.next_call())
+            assert "已经结束，不能再投了" in message_text(seen[-1])
+            # the anonymous ballot and the anonymous answers waited for their batch (fewer
+            # than anonymous_batch) when the bot stopped: they were lost, and their people
+            # are told to vote or answer again
+            while sum(c["action"] == "send_private_msg" for c in seen) < 2:
+                seen.append(await qq.next_call(timeout=15))
+            told = {c["params"]["user_id"]: message_text(c) for c in seen
+                    if c["action"] == "send_private_msg"}
+            assert "没能保存。请重新投票：/投票 #2" in told[MEMBERS[1]]
+            assert "没能保存。请重新填写：私聊我发送 /问卷 填写 #1" in told[MEMBERS[2]]
             await asyncio.sleep(0.2)
     finally:
         again.stop()
@@ -93,9 +106,10 @@ async def test_polls_and_a_survey_over_the_websocket(tmp_path, bot_clock):
 
     db = sqlite3.connect(db_path)
     assert db.execute("SELECT COUNT(*) FROM poll_ballots WHERE poll_id = 1").fetchone() == (4,)
-    assert db.execute("SELECT * FROM poll_voters").fetchall() == [(2, MEMBERS[1])]
-    assert db.execute("SELECT position, votes FROM poll_tallies").fetchall() == [(1, 0), (2, 1)]
-    assert db.execute("SELECT * FROM survey_respondents").fetchall() == [(1, MEMBERS[2])]
-    assert db.execute("SELECT position, value FROM survey_sheets").fetchall() == [
-        (1, "5"), (2, None)]
+    assert db.execute("SELECT * FROM poll_voters").fetchall() == []
+    assert db.execute("SELECT * FROM poll_waiting").fetchall() == []
+    assert db.execute("SELECT position, votes FROM poll_tallies").fetchall() == [(1, 0), (2, 0)]
+    assert db.execute("SELECT * FROM survey_respondents").fetchall() == []
+    assert db.execute("SELECT * FROM survey_waiting").fetchall() == []
+    assert db.execute("SELECT position, value FROM survey_sheets").fetchall() == []
     assert db.execute("SELECT COUNT(*) FROM survey_responses").fetchone() == (0,)

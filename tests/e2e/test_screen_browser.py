@@ -33,6 +33,18 @@ def chromium() -> str | None:
     return None
 
 
+def browser_or_skip(what: str):
+    """(Chromium's path, Playwright's ``async_playwright``), or skip the test saying why."""
+    browser_path = chromium()
+    if browser_path is None:
+        pytest.skip(f"no Chromium installed (apt-get install -y chromium); {what} untested")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
+    return browser_path, async_playwright
+
+
 @pytest.fixture
 def short_code_bot(tmp_path):
     proc = BotProcess(tmp_path / "e2e.db", tmp_path / "bot.log",
@@ -42,18 +54,6 @@ def short_code_bot(tmp_path):
         yield proc
     finally:
         proc.stop()
-
-
-def browser_or_skip(what: str):
-    """(Debian's Chromium, playwright's ``async_playwright``), or skip saying what is untested."""
-    browser_path = chromium()
-    if browser_path is None:
-        pytest.skip(f"no Chromium installed (apt-get install -y chromium); {what} untested")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
-    return browser_path, async_playwright
 
 
 def fetch(url: str) -> tuple[int, str]:

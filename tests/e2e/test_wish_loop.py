@@ -27,9 +27,14 @@ async def test_whole_wish_loop_over_websocket(bot_process):
         assert "心愿 #1 已发布" in message_text(call)
         call = await qq.reply_to(GROUP, HELPER, "/心愿 认领 #1")
         assert "认领成功" in message_text(call)
-        call = await qq.reply_to(GROUP, HELPER, "/心愿 完成 #1")
-        assert segment_types(call)[0] == "at"
-        assert call["params"]["message"][0]["data"]["qq"] == str(WISHER)
+        await qq.group_message(GROUP, HELPER, "/心愿 完成 #1")
+        # the reply, and the wisher's @-mention queued with the change (in either order)
+        calls = sorted([await qq.next_call(), await qq.next_call()], key=lambda c: c["action"])
+        assert [c["action"] for c in calls] == ["send_group_msg", "send_msg"]
+        mention, reply = calls
+        assert "已标记心愿 #1 完成服务" in message_text(reply)
+        assert segment_types(mention)[0] == "at" and sends_to_group(mention, GROUP)
+        assert mention["params"]["message"][0]["data"]["qq"] == str(WISHER)
         call = await qq.reply_to(GROUP, WISHER, "/心愿 评价 #1 5")
         assert "获得 7 积分" in message_text(call)
         call = await qq.reply_to(GROUP, HELPER, "/积分")

@@ -1,23 +1,31 @@
+import json
+
 from nonebot.adapters.onebot.v11 import Message, MessageSegment
 
-from tests.fakes import OTHER_GROUP, Says, at, converse, group_message
+from tests.fakes import GROUP, OTHER_GROUP, Says, at, converse, group_message
 from tests.plugins.conftest import HELPER, MASSES, SECRETARY, WISHER
 
 
-async def test_whole_wish_loop_in_the_group(app, branch):
+async def test_whole_wish_loop_in_the_group(app, branch, services):
     await converse(
         app,
         (group_message(WISHER, "/许愿 帮我搬一下行李"), Says("心愿 #1 已发布", "帮我搬一下行李")),
         (group_message(HELPER, "/心愿"), Says("#1 [待认领]", "帮我搬一下行李")),
         (group_message(HELPER, "/心愿 认领 #1"), Says("认领成功", "#1")),
         (group_message(HELPER, "/心愿 完成 1 已送到"),
-         Says("心愿 #1 已由 小李 完成服务", "/心愿 评价 #1", at=WISHER)),
+         Says("已标记心愿 #1 完成服务，已提醒许愿人评价。")),
         (group_message(WISHER, "/心愿 评价 #1 5 太感谢了"),
          Says("已完成（5 分）", "小李 获得 7 积分")),
         (group_message(HELPER, "/积分"), Says("积分：7", "服务 7", "第 1/1 名")),
         (group_message(WISHER, "/心愿 详情 #1"),
          Says("【已完成】", "许愿人：小王", "认领人：小李", "评分：5 分", "发布", "认领", "评价")),
     )
+    # the wisher was @-mentioned in the group through the queue, with the change
+    [row] = await services.db.fetchall(
+        "SELECT target_id, segments FROM outbox WHERE kind = 'wish_done'")
+    segments = json.loads(row[1])
+    assert row[0] == GROUP and segments[0] == {"type": "at", "data": {"qq": str(WISHER)}}
+    assert "心愿 #1 已由 小李 完成服务" in segments[1]["data"]["text"]
 
 
 async def test_wish_text_is_never_cq_code(app, branch):

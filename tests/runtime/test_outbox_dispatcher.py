@@ -288,3 +288,33 @@ async def test_queued_text_is_never_parsed_as_cq_code(svc, clock, hostile):
     await dispatcher_for(svc, clock, bot).drain()
     message = bot.calls[0][2]["message"]
     assert [seg.type for seg in message] == ["text"] and message[0].data["text"] == hostile
+
+
+async def test_a_row_of_a_transaction_that_rolls_back_is_never_sent(svc, clock):
+    """The dispatcher shares the connection, so it can read a row another task has queued in a
+    transaction still open; if that transaction rolls back, the row must not go out."""
+    import asyncio
+
+    bot = FakeBot(clock)
+    dispatcher = dispatcher_for(svc, clock, bot)
+    await dispatcher.step()  # start-up work (pacing window, pruning) done: next step just sends
+    queued, release = asyncio.Event(), asyncio.Event()
+
+    async def change_that_fails():
+        async with svc.db.transaction():
+            await svc.outbox.to_group(777001, [text_segment("从未发生的变化")], "announcement")
+            queued.set()
+            await release.wait()
+            raise RuntimeError("the change is refused after its notice was queued")
+
+    failing = asyncio.create_task(change_that_fails())
+    await queued.wait()
+    stepping = asyncio.create_task(dispatcher.step())  # reads the uncommitted row, then waits
+    await asyncio.sleep(0.05)
+    release.set()
+    with pytest.raises(RuntimeError):
+        await failing
+    await stepping
+    await svc.outbox.to_group(777002, [text_segment("真的变化")], "announcement")
+    await dispatcher.drain()
+    assert [c[2]["group_id"] for c in bot.calls] == [777002]

@@ -23,7 +23,8 @@ WISHER, HELPER, HELPER2, MASSES, SECRETARY, PROBATION = 101, 102, 103, 104, 105,
 TONIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=TZ)  # the clock starts at 20:00 that day
 FORMULA = '=HYPERLINK("http://x")'
 SHEETS = ["汇总", "积分流水", "成员", "心愿", "导学", "签到", "缺勤", "读书笔记", "民情", "服务",
-          "任务", "岗位", "活动", "出勤"]
+          "任务", "岗位", "活动", "出勤", "微党课", "微党课评分", "微典型", "典型案例",
+          "展示页浏览"]
 
 
 @dataclass

@@ -30,6 +30,7 @@ async def test_a_sheet_per_survey_and_anonymous_ones_without_identity(svc, tmp_p
     await fill(svc, named.id, BOB, "3", "1", "跳过")
     await fill(svc, anonymous.id, ALICE, "4", "4", "跳过")
     await fill(svc, anonymous.id, BOB, "2", "3", "无")
+    await svc.surveys.close(anonymous.id, OWNER, b)  # anonymous answers: stored at the latest now
     poll = await svc.polls.create(b, 5001, OWNER, "选题 | 甲 | 乙")
     await svc.polls.vote(poll.id, ALICE, (1,), b)
 
