@@ -150,21 +150,34 @@ class ReplyGate:
 
     def _take(self, group: int, limit: int) -> list[_Pending]:
         """The next replies that go as one message: text-only ones while the merged message
-        stays within ``limit`` characters (at least one), or a single other one."""
+        stays within ``limit`` characters (at least one), or a single other one. People take
+        turns: one reply each in arrival order, then a second each, and so on, so someone who
+        sent one command is answered in the next message even behind another's twenty."""
         waiting = self._waiting[group]
-        batch = [waiting.pop(0)]
-        first = _plain(batch[0].message)
-        if first is None:
-            return batch
-        texts = {first}
-        size = len(first) + MENTION_CHARS
-        while waiting and (text := _plain(waiting[0].message)) is not None:
+        if _plain(waiting[0].message) is None:
+            return [waiting.pop(0)]
+        rounds: dict[int, int] = {}
+        order = []
+        for index, pending in enumerate(waiting):
+            user = int(pending.event.user_id)
+            rounds[user] = rounds.get(user, -1) + 1
+            order.append((rounds[user], index))
+        chosen: list[int] = []
+        texts: set[str] = set()
+        size = 0
+        for _, index in sorted(order):
+            text = _plain(waiting[index].message)
+            if text is None:
+                continue
             grown = size + MENTION_CHARS + (0 if text in texts else len(text) + 1)
-            if grown > limit:
+            if chosen and grown > limit:
                 break
             size = grown
             texts.add(text)
-            batch.append(waiting.pop(0))
+            chosen.append(index)
+        picked = set(chosen)
+        batch = [waiting[i] for i in sorted(picked)]
+        self._waiting[group] = [p for i, p in enumerate(waiting) if i not in picked]
         return batch
 
 

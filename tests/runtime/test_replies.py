@@ -89,3 +89,17 @@ async def test_a_paused_account_answers_through_another_in_the_group(services, m
     monkeypatch.setattr(outbox, "connected_bots", lambda: {42: paused, 43: other})
     await replies.ReplyGate().send(paused, group_message(33001, "/我的"), text("你好"))
     assert not paused.sent and [m for _, _, m in other.sent] == [text("你好")]
+
+
+async def test_someone_with_one_command_is_answered_before_anothers_twentieth(services):
+    from runtime.replies import ReplyGate  # after NoneBot is initialised
+
+    gate, bot = ReplyGate(), RecordingBot()
+    flood = [gate.send(bot, group_message(34001, f"/积分 {i}"), text(f"第{i}次：你的积分 5"))
+             for i in range(40)]
+    late = gate.send(bot, group_message(34002, "/我的"), text("小新：积分 3"))
+    await asyncio.gather(*flood, late)
+    # the first goes at once; the newcomer is in the very next message, not after 39 others
+    second = bot.sent[1][2]
+    assert "小新：积分 3" in second.extract_plain_text()
+    assert len(bot.sent) >= 3  # the flooder's forty need more than one message of 200 chars
