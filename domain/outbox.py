@@ -20,6 +20,8 @@ log = logging.getLogger("zhibu.outbox")
 
 # At most this many 书记/支委 are told privately about one branch's backlog.
 BACKLOG_WARN_MAX_RECIPIENTS = 3
+# Most people one waiting @-mention notice addresses (``mention_in_group``).
+MAX_MENTIONS = 20
 # Sent rows deleted per transaction while pruning, so commands get the database in between.
 PRUNE_BATCH = 2000
 
@@ -130,6 +132,21 @@ class OutboxService:
             )
             self._after_enqueue(branch_id)
         return queued
+
+    async def mention_in_group(self, group_id: int, segments: list[dict], kind: str, *,
+                               branch_id: int | None = None) -> int | None:
+        """Queue an @-mention notice (``[at, text]``: a private message's fallback). While one
+        with the same text and kind waits unsent for that group, the person is added to its
+        mentions instead (up to ``MAX_MENTIONS``), so 100 people who cannot be reached
+        privately make a few messages, not 100."""
+        if (len(segments) == 2 and segments[0]["type"] == "at"
+                and segments[1]["type"] == "text"):
+            async with self.db.transaction():
+                if await self.repo.add_mention(group_id, kind, segments[0],
+                                               segments[1]["data"]["text"], MAX_MENTIONS):
+                    return None
+                return await self.to_group(group_id, segments, kind, branch_id=branch_id)
+        return await self.to_group(group_id, segments, kind, branch_id=branch_id)
 
     async def to_branch(self, branch_id: int, segments: list[dict], kind: str, *,
                         dedupe_key: str | None = None, fallback: list[dict] | None = None) -> int:

@@ -396,9 +396,10 @@ class OutboxDispatcher:
             await self.repo.mark_failed(message.id, error or "no account can reach the person",
                                         outcome)
             await self.svc.outbox.add_hint(message.target_id, message.kind)
-            if group is not None:
-                await self.svc.outbox.to_group(group, fallback, f"{message.kind}_fallback",
-                                               branch_id=message.branch_id)
+            if group is not None:  # joins a waiting mention of the same notice, if any
+                await self.svc.outbox.mention_in_group(group, fallback,
+                                                       f"{message.kind}_fallback",
+                                                       branch_id=message.branch_id)
         logger.info(f"outbox #{message.id} ({message.kind}, {policy.value}) to private "
                     f"{message.target_id}: undeliverable; {outcome}")
 

@@ -72,6 +72,30 @@ class OutboxRepository:
             raise
         return cur.lastrowid
 
+    async def add_mention(self, group_id: int, kind: str, mention: dict, text: str,
+                          most: int) -> bool:
+        """Add ``mention`` to a waiting, never-attempted ``kind`` message to the group whose
+        segments are @-mentions then ``text``; False when there is none with room."""
+        rows = await self.db.fetchall(
+            "SELECT id, segments FROM outbox WHERE state = 'pending' AND attempted_at IS NULL "
+            "AND target_type = 'group' AND target_id = ? AND kind = ? ORDER BY id DESC LIMIT 5",
+            (group_id, kind))
+        for row in rows:
+            segments = json.loads(row[1])
+            mentions = [s for s in segments if s["type"] == "at"]
+            if (segments[-1] != {"type": "text", "data": {"text": text}}
+                    or len(mentions) != len(segments) - 1 or len(mentions) >= most):
+                continue
+            if mention in mentions:
+                return True
+            cur = await self.db.execute(
+                "UPDATE outbox SET segments = ? WHERE id = ? AND state = 'pending' "
+                "AND attempted_at IS NULL",
+                (json.dumps([*mentions, mention, segments[-1]], ensure_ascii=False), row[0]))
+            if cur.rowcount == 1:
+                return True
+        return False
+
     async def due(self, now: float, limit: int = 200) -> list[OutboxMessage]:
         """The oldest ``limit`` due rows over all targets (tools and tests; not for picking)."""
         rows = await self.db.fetchall(

@@ -318,3 +318,19 @@ async def test_a_row_of_a_transaction_that_rolls_back_is_never_sent(svc, clock):
     await svc.outbox.to_group(777002, [text_segment("真的变化")], "announcement")
     await dispatcher.drain()
     assert [c[2]["group_id"] for c in bot.calls] == [777002]
+
+
+async def test_many_strangers_share_a_few_mentions_instead_of_one_message_each(svc, clock):
+    account(svc, 1, "LLOneBot", groups={44444}, friends=set())
+    for user in range(70000, 70045):  # a survey of a branch whose members never added the bot
+        await svc.outbox.to_user(user, [text_segment("问卷：满意度调查，私聊我填写")],
+                                 "survey_invite", via_group_id=44444,
+                                 fallback=[at_segment(user), text_segment(" 你有一份问卷待填写")])
+    bot = FakeBot(clock)
+    await dispatcher_for(svc, clock, bot).drain()
+    sent = bot.sends()
+    assert all("user_id" not in s for s in sent)  # nothing privately: nobody is a friend
+    mentioned = [int(seg.data["qq"]) for s in sent for seg in s["message"] if seg.type == "at"]
+    assert sorted(mentioned) == list(range(70000, 70045))  # everyone, once
+    assert len(sent) == 3  # 20 + 20 + 5, not 45 messages
+    assert all(s["message"][-1].data["text"] == " 你有一份问卷待填写" for s in sent)
