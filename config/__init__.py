@@ -174,6 +174,13 @@ class BranchConfig(BaseModel):
     onebot_shares_filesystem: bool = False  # the QQ side reads files from the bot's disk
     outbox_keep_days: int = Field(30, ge=1, le=3650)
 
+    # the OneBot connection (runtime/adapter.py): what the QQ side may send, and how
+    onebot_http_post: bool = False  # also take events by HTTP POST (needs ONEBOT_SECRET)
+    event_max_segments: int = Field(300, ge=10, le=100_000)  # segments of one incoming message
+    event_max_chars: int = Field(50_000, ge=1000, le=10_000_000)  # its characters, all segments
+    event_workers: int = Field(256, ge=1, le=10_000)  # events handled at once per connection
+    event_queue_max: int = Field(20_000, ge=100, le=1_000_000)  # events waiting their turn
+
     # guards on every command (duplicates, floods, roles, input)
     duplicate_window_seconds: float = Field(120, ge=1, le=3600)
     flood_burst: int = Field(20, ge=1, le=1000)
@@ -197,9 +204,15 @@ class BranchConfig(BaseModel):
     clock_offset_seconds: float = Field(0, ge=0, le=20 * 365 * 86400)
     roster_confirm_minutes: int = Field(30, ge=1, le=1440)  # a previewed group import waits this
     roster_max_kb: int = Field(2048, ge=16, le=51200)  # largest roster file fetched from QQ
+    roster_max_rows: int = Field(5000, ge=10, le=100_000)  # rows of a roster file, at most
+    roster_parse_seconds: float = Field(20, ge=1, le=600)  # a roster is read in a worker
+    roster_parse_memory_mb: int = Field(512, ge=256, le=16_384)  # process with these limits
     backup_time: str = "03:30"  # daily online backup
     backup_dir: str = "data/backups"
     backup_keep: int = Field(14, ge=1, le=3650)  # newest backups kept in backup_dir
+    log_dir: str = ""  # the log file's folder; "": a folder logs beside the database
+    log_max_mb: int = Field(10, ge=1, le=10_240)  # the log file is rotated at this size
+    log_keep_days: int = Field(14, ge=1, le=3650)  # rotated log files are deleted after this
 
     @field_validator("activity_kinds")
     @classmethod

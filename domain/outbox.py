@@ -20,6 +20,9 @@ log = logging.getLogger("zhibu.outbox")
 
 # At most this many 书记/支委 are told privately about one branch's backlog.
 BACKLOG_WARN_MAX_RECIPIENTS = 3
+# Targets the pacer remembers before it forgets those quiet for over a minute (memory stays
+# bounded however many people are written to).
+PACER_TARGETS_MAX = 10_000
 # Most people one waiting @-mention notice addresses (``mention_in_group``).
 MAX_MENTIONS = 20
 # Sent rows deleted per transaction while pruning, so commands get the database in between.
@@ -79,6 +82,9 @@ class SendPacer:
         return max(wait, 0.0)
 
     def record(self, target: str, now: float, account: int = 0) -> None:
+        if len(self._last) >= PACER_TARGETS_MAX:  # forget targets quiet for over a minute
+            horizon = now - max(self.interval, 60.0)
+            self._last = {t: at for t, at in self._last.items() if at > horizon}
         self._last[target] = max(now, self._last.get(target, now))
         window = self._window(account, now)
         window.append(now)

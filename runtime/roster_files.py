@@ -158,13 +158,21 @@ class PendingImport:
 
 class PendingImports:
     """Previewed group imports waiting for ``/成员 导入 确认``, one per group (in memory: a
-    restart forgets them, and the preview is simply asked for again)."""
+    restart forgets them, and the preview is simply asked for again). Each holds its file, so
+    expired ones are dropped whenever another is added, and at most ``MAX_PENDING`` are kept."""
+
+    MAX_PENDING = 100
 
     def __init__(self) -> None:
         self._by_group: dict[int, PendingImport] = {}
 
-    def put(self, group_id: int, pending: PendingImport) -> None:
-        self._by_group[group_id] = pending
+    def put(self, group_id: int, pending: PendingImport, now: float) -> None:
+        waiting = {g: p for g, p in self._by_group.items() if p.expires_at >= now}
+        waiting.pop(group_id, None)
+        while len(waiting) >= self.MAX_PENDING:
+            waiting.pop(next(iter(waiting)))  # the oldest preview
+        waiting[group_id] = pending
+        self._by_group = waiting
 
     def take(self, group_id: int, branch_id: int, now: float) -> PendingImport | None:
         pending = self._by_group.pop(group_id, None)

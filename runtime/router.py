@@ -24,16 +24,24 @@ from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegme
 from domain.delivery import friend_hint
 from domain.errors import DomainError
 from domain.guard import Verdict, event_key
-from domain.text import clean_text
+from domain.text import clean_text, clean_words
 from runtime import lifecycle
 from runtime.args import Token, branch_word, plain_text, rest_text, tokenize
-from runtime.context import FAILURE_NOTICE, GROUP_ONLY, NOT_SET_UP, Ctx, command_context
+from runtime.context import (
+    FAILURE_NOTICE,
+    GROUP_ONLY,
+    NOT_SET_UP,
+    Ctx,
+    command_context,
+    group_role,
+)
 from runtime.replies import reply_gate
 from runtime.reply import text
 from storage.database import DuplicateEvent, EventKey, acting_on
 
 COMMAND_STARTS = ("/", "／")
 SQLITE_MAX_INT = 2**63 - 1
+MAX_CONVERSATIONS = 10_000  # conversations in progress kept at once (expired ones dropped)
 TOO_FAST = "你发得太快了，请稍等一会儿再发。"
 MAX_TOLD_STRANGERS = 10_000
 Reply = Message | str | list[str] | None
@@ -138,6 +146,22 @@ class Call:
         for message in as_messages(reply):
             await reply_gate.send(self.bot, self.event, message)
 
+    async def recall(self) -> bool:
+        """Recall the command's own message in a group, where the bot is a group owner or
+        admin (a check-in code, a note on a private problem); True if it was recalled."""
+        if self.ctx.group_id is None:
+            return False
+        role = await group_role(self.bot, self.ctx.svc, self.ctx.group_id, int(self.bot.self_id),
+                                None)
+        if role not in ("owner", "admin"):
+            return False
+        try:
+            await self.bot.call_api("delete_msg", message_id=self.event.message_id)
+        except Exception as exc:
+            logger.warning(f"message {self.event.message_id} not recalled: {exc}")
+            return False
+        return True
+
 
 @dataclass(frozen=True)
 class Route:
@@ -232,7 +256,15 @@ class Router:
         return self.conversations.get(_chat_key(event))
 
     def start_conversation(self, event: MessageEvent, conversation: Conversation) -> None:
-        self.conversations[_chat_key(event)] = conversation
+        """Start (or replace) this person's conversation in this chat. Expired conversations
+        of anyone are dropped here, and the oldest beyond ``MAX_CONVERSATIONS``."""
+        now = lifecycle.services().clock.now().timestamp()
+        live = {k: c for k, c in self.conversations.items() if c.expires_at >= now}
+        live.pop(_chat_key(event), None)
+        while len(live) >= MAX_CONVERSATIONS:
+            live.pop(next(iter(live)))
+        live[_chat_key(event)] = conversation
+        self.conversations = live
 
     def end_conversation(self, event: MessageEvent) -> None:
         self.conversations.pop(_chat_key(event), None)
@@ -403,15 +435,16 @@ def _joins(name: str, after: str) -> bool:
 
 def _argument(after: str, message: Message) -> Message:
     """The command's argument, with user text cleaned (control and bidi characters, lone
-    surrogates) before any handler sees it."""
+    surrogates) word by word before any handler sees it: a word of invisible characters stays
+    a word, an empty one (``EMPTY_WORD``)."""
     arg = Message()
-    after = clean_text(after).lstrip()
+    after = clean_words(after).lstrip()
     if after:
         arg.append(MessageSegment.text(after))
     for seg in message[1:]:
         if seg.type == "text":
-            cleaned = clean_text(seg.data.get("text", ""))
-            if cleaned:
+            cleaned = clean_words(seg.data.get("text", ""))
+            if cleaned.strip():
                 arg.append(MessageSegment.text(cleaned))
         else:
             arg.append(seg)

@@ -43,12 +43,13 @@ async def import_roster(call: Call):
     data = await download_group_file(call.bot, ctx.group_id, found,
                                      settings.roster_max_kb * 1024, branch.id)
     roster = roster_of(call)
-    plan = await roster.preview(branch.id, roster.parse(data, found.name))
+    plan = await roster.preview(branch.id, await roster.parse(data, found.name))
     minutes = settings.roster_confirm_minutes
     if not plan.writes and not plan.refused:
         return f"名册「{found.name}」与现有档案一致，不需要导入。"
+    now = ctx.svc.clock.timestamp()
     pending_imports.put(ctx.group_id, PendingImport(
-        branch.id, found.name, data, ctx.user_id, ctx.svc.clock.timestamp() + minutes * 60))
+        branch.id, found.name, data, ctx.user_id, now + minutes * 60), now)
     if plan.refused:
         next_step = (f"有 {len(plan.refused)} 行被拒绝：修正后重新上传，再发送 /成员 导入；"
                      f"或在 {minutes} 分钟内发送 /成员 导入 确认 跳过错误，只导入其余的行。")
@@ -73,10 +74,10 @@ async def confirm_import(call: Call, *, skip_refused: bool):
                           "有效）。请先发送 /成员 导入 预览。")
     roster = roster_of(call)
     try:
-        plan = await roster.apply(branch.id, roster.parse(pending.data, pending.name),
+        plan = await roster.apply(branch.id, await roster.parse(pending.data, pending.name),
                                   skip_refused=skip_refused)
     except RosterRefused as exc:
-        pending_imports.put(ctx.group_id, pending)  # still there for 确认 跳过错误
+        pending_imports.put(ctx.group_id, pending, svc.clock.timestamp())  # for 确认 跳过错误
         raise DomainError(f"{exc}修正后重新上传再发送 /成员 导入；或发送 /成员 导入 确认 跳过错误"
                           "，只导入其余的行。") from exc
     skipped = f"跳过了被拒绝的 {len(plan.refused)} 行。" if plan.refused else ""

@@ -6,7 +6,7 @@ from domain.sessions import Sheet, percent, role_word
 from domain.timeparse import parse_moment
 from domain.wording import attendance_words
 from runtime.args import integer, person, plain_text, record_id, word
-from runtime.context import Ctx, group_role
+from runtime.context import Ctx
 from runtime.lifecycle import on_ready, services
 from runtime.reply import paginate, send_private
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
@@ -232,15 +232,7 @@ async def show_code(call: Call):
 async def hide_code(call: Call) -> str:
     """A code typed in the group: recall the message where the bot is a group admin.
     Returns the note for the reply (which never repeats the code)."""
-    ctx = call.ctx
-    role = await group_role(call.bot, ctx.svc, ctx.group_id, int(call.bot.self_id), None)
-    if role in ("owner", "admin"):
-        try:
-            await call.bot.call_api("delete_msg", message_id=call.event.message_id)
-            return RECALLED
-        except Exception as exc:
-            logger.warning(f"check-in message {call.event.message_id} not recalled: {exc}")
-    return PRIVATE_PLEASE
+    return RECALLED if await call.recall() else PRIVATE_PLEASE
 
 
 MEANT = {"表": "/导学 签到表 <编号>", "码": "/导学 签到码 <编号>（私聊我发送）"}

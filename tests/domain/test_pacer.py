@@ -32,3 +32,13 @@ def test_restored_sends_keep_both_limits_after_a_restart():
     assert pacer.delay("group:1", 11.0, account=9) == 0.5
     assert pacer.delay("group:3", 11.0, account=7) == 2.0
     assert pacer.last_sent("group:2") == 11.0
+
+
+def test_the_pacer_forgets_quiet_targets_so_its_memory_stays_bounded():
+    from domain.outbox import PACER_TARGETS_MAX
+
+    pacer = SendPacer(interval=1.5, per_minute=20)
+    for i in range(PACER_TARGETS_MAX * 3):
+        pacer.record(f"private:{i}", float(i), account=1)
+    assert len(pacer._last) <= PACER_TARGETS_MAX + 1
+    assert pacer.last_sent(f"private:{PACER_TARGETS_MAX * 3 - 1}") is not None

@@ -10,8 +10,9 @@ import threading
 import pytest
 from nonebot.adapters.onebot.v11 import Bot
 from nonebot.adapters.onebot.v11.exception import ActionFailed
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
+from tests.bombs import roster_xlsx
 from tests.fakes import GROUP, SELF_ID, Says, group_message
 from tests.plugins.conftest import HELPER, SECRETARY
 
@@ -27,15 +28,6 @@ def no_pending_imports():
     pending_imports._by_group.clear()
     yield
     pending_imports._by_group.clear()
-
-
-def xlsx(rows) -> bytes:
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def listing(*files: tuple[str, str, int]) -> dict:
@@ -72,7 +64,7 @@ async def send(app, event, *steps):
 
 async def test_preview_then_confirm_imports_the_latest_roster(app, branch, services, tmp_path):
     path = tmp_path / "名册.xlsx"
-    path.write_bytes(xlsx(ROSTER_ROWS))
+    path.write_bytes(roster_xlsx(ROSTER_ROWS))
     files = listing(("old", "旧名册.csv", 100), ("new", "名册.xlsx", 200), ("pic", "合影.jpg", 300))
     await send(app, group_message(SECRETARY, "/成员 导入"),
                ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000}, files),
