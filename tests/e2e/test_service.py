@@ -2,13 +2,12 @@
 tasks, wishes and 民情, with /统计 and the 服务 sheet against a hand count; the term frozen when
 the next one starts; and a wish among 20 members with skills reaching the three it suits."""
 
-import base64
 import io
 from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from tests.e2e.onebot import TOKEN, OneBotClient, message_text
+from tests.e2e.onebot import TOKEN, OneBotClient, group_file, message_text
 from tools.playground import ClockApi
 
 MAIN = 88001
@@ -56,14 +55,14 @@ class Chat:
     async def upload(self, user: int, text: str) -> bytes:
         """The file a command uploads to the group (its reply read too)."""
         await self.qq.group_message(MAIN, user, text)
-        found = None
+        uploads = []
         while True:
             call = await self.qq.next_call(timeout=30)
             if call["action"] == "upload_group_file":
-                found = base64.b64decode(call["params"]["file"][len("base64://"):])
+                uploads.append(call)
             elif call["action"] == "send_msg":
-                assert found is not None and "已上传群文件" in message_text(call), call
-                return found
+                assert uploads and "已上传群文件" in message_text(call), call
+                return group_file(self.qq, MAIN, uploads)  # what landed in the group's files
             else:
                 self.notices.append(call)
 
