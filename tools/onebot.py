@@ -143,6 +143,9 @@ class BotProcess:
             "LOG_LEVEL": "INFO",
             # tests answer one command at a time; the reply pace has tests of its own
             "REPLY_INTERVAL_SECONDS": "0",
+            # Lagrange takes files by path only: its deployments share the bot's disk and say
+            # so (README, "QQ sides"); the simulated QQ shares it unless a test says otherwise
+            "ONEBOT_SHARES_FILESYSTEM": str(default_profile.name == "lagrange").lower(),
             **bot_time.env(),
             **env,
         }
