@@ -41,7 +41,7 @@ class Account:
     app_name: str = ""
     app_version: str = ""
     groups: set[int] | None = None  # None: the QQ side did not say
-    friends: set[int] | None = None  # None: the QQ side did not say
+    friends: set[int] | None = None  # the friend list (None: the QQ side did not say)
     not_friends: set[int] = field(default_factory=set)  # learnt from refused private sends
     muted: dict[int, float] = field(default_factory=dict)  # group -> muted until
     removed: set[int] = field(default_factory=set)  # groups it was removed from
@@ -69,12 +69,15 @@ class Account:
         return group_id in self.groups
 
     def is_friend(self, user_id: int) -> bool | None:
-        """True/False, or None when unknown."""
+        """True (in the friend list), False (a private send was refused as to a non-friend),
+        or None: not known either way. A friend list read at connect goes stale (a friend
+        notice can be missed), so absence from it is not taken as "no": a private message is
+        tried directly, without a ``group_id``, and a refusal settles it."""
         if user_id in self.not_friends:
             return False
-        if self.friends is None:
-            return None
-        return user_id in self.friends
+        if self.friends is not None and user_id in self.friends:
+            return True
+        return None
 
     def paused(self, now: float) -> bool:
         return self.paused_until > now

@@ -33,6 +33,7 @@ class FakeBot:
         self.fail_groups = fail_groups
         self.timeouts_delivered = 0  # next sends time out, but the message went out
         self.errors: dict[str, str] = {}  # api -> error message (every call)
+        self.strangers: set[int] = set()  # refused privately (no temp session: LLOneBot)
         self.delivered: list[tuple[int, str]] = []
 
     async def call_api(self, api: str, **data):
@@ -46,6 +47,9 @@ class FakeBot:
             return {"group_id": data["group_id"], "user_id": data["user_id"], "role": "member"}
         if api in self.errors:
             raise ActionFailed(status="failed", retcode=1200, message=self.errors[api])
+        if (api == "send_private_msg" and data["user_id"] in self.strangers
+                and "group_id" not in data):
+            raise ActionFailed(status="failed", retcode=1200, message=LLONEBOT_NOT_FRIEND)
         if self.fail_first > 0 or data.get("group_id") in self.fail_groups:
             self.fail_first -= 1
             raise ActionFailed(status="failed", retcode=1200, message="风控")
@@ -182,9 +186,12 @@ async def test_a_secret_never_carries_a_group_id_and_waits_for_no_stranger(svc, 
     await svc.outbox.to_user(55555, [text_segment("签到码 5678")], "checkin_code",
                              via_group_id=44444)  # not a friend of the only account
     bot = FakeBot(clock)
+    bot.strangers = {55555}
     await dispatcher_for(svc, clock, bot).drain()
-    [sent] = bot.sends()
-    assert sent["user_id"] == 33333 and "group_id" not in sent
+    sent = bot.sends()
+    assert all("group_id" not in s for s in sent)  # tried directly, never through the group
+    assert [s["user_id"] for s in sent] == [33333, 55555] and bot.delivered == [
+        (33333, "签到码 1234")]
     states = {r[2]: r[3] for r in await svc.outbox.repo.all()}
     assert states == {33333: "sent", 55555: "failed"}
     assert await svc.outbox.take_hint(55555) == "checkin_code"  # told on their next command
@@ -197,10 +204,12 @@ async def test_a_personal_notice_to_a_stranger_goes_as_a_temp_session_on_napcat_
                              via_group_id=44444,
                              fallback=[at_segment(66666), text_segment(" 请发送 /报名 我的")])
     bot = FakeBot(clock)
+    bot.strangers = {66666}
     await dispatcher_for(svc, clock, bot).drain()
-    [sent] = bot.sends()
-    assert sent["user_id"] == 66666 and sent["group_id"] == 44444  # after a member check
-    assert [c[1] for c in bot.calls] == ["get_group_member_info", "send_private_msg"]
+    # tried directly (refused: not a friend), then through the group, after a member check
+    assert [c[1] for c in bot.calls] == [
+        "send_private_msg", "get_group_member_info", "send_private_msg"]
+    assert bot.sends()[-1]["group_id"] == 44444 and bot.delivered == [(44444, "你已从候补转正")]
 
 
 async def test_a_personal_notice_falls_back_to_a_mention_without_its_text(svc, clock):
@@ -208,8 +217,10 @@ async def test_a_personal_notice_falls_back_to_a_mention_without_its_text(svc, c
     await svc.outbox.to_user(66666, [text_segment("你反映的宿舍漏水问题已受理：明早维修")],
                              "problem_notice", via_group_id=44444)
     bot = FakeBot(clock)
+    bot.strangers = {66666}
     await dispatcher_for(svc, clock, bot).drain()
-    [sent] = bot.sends()
+    refused, sent = bot.sends()
+    assert refused["user_id"] == 66666 and "group_id" not in refused  # tried, refused
     assert "user_id" not in sent and sent["group_id"] == 44444
     assert [s.type for s in sent["message"]] == ["at", "text"]
     assert "漏水" not in str(sent["message"]) and "加我为好友" in str(sent["message"])
@@ -327,9 +338,10 @@ async def test_many_strangers_share_a_few_mentions_instead_of_one_message_each(s
                                  "survey_invite", via_group_id=44444,
                                  fallback=[at_segment(user), text_segment(" 你有一份问卷待填写")])
     bot = FakeBot(clock)
+    bot.strangers = set(range(70000, 70045))
     await dispatcher_for(svc, clock, bot).drain()
-    sent = bot.sends()
-    assert all("user_id" not in s for s in sent)  # nothing privately: nobody is a friend
+    sent = [s for s in bot.sends() if "group_id" in s]
+    assert bot.delivered and all(g == 44444 for g, _ in bot.delivered)  # nothing privately
     mentioned = [int(seg.data["qq"]) for s in sent for seg in s["message"] if seg.type == "at"]
     assert sorted(mentioned) == list(range(70000, 70045))  # everyone, once
     assert len(sent) == 3  # 20 + 20 + 5, not 45 messages
