@@ -127,11 +127,14 @@ async def deliver_code(call: Call, session) -> str:
                "不要发到群里。") if session.code_secret is None else screen.code_message(
                    call.ctx.svc, session)
     failed = [uid for uid in dict.fromkeys([session.leader_id, session.creator_id])
-              if not await send_private(call.bot, uid, call.ctx.group_id, message)]
+              if not await send_private(call.bot, uid, call.ctx.group_id, message,
+                                        "checkin_code")]
     role = role_word(session)
-    if failed:
-        return (f"签到码私聊发送失败，请{role}或发起人私聊我发送 "
-                f"/导学 签到码 #{session.id} 获取。")
+    if failed:  # a secret goes only to friends: say who did not get it, never the code
+        who = "和".join(role if uid == session.leader_id else "发起人" for uid in failed)
+        what = "投屏链接" if session.code_secret is not None else "签到码"
+        return (f"{who}还没有加我（QQ {call.bot.self_id}）为好友，{what}没有送达；"
+                f"请其加好友后私聊我发送 /导学 签到码 #{session.id} 获取。")
     return f"签到码已私聊发给{role}和发起人，请在现场公布。"
 
 

@@ -52,7 +52,8 @@ async def test_failed_private_send_points_to_the_private_command(app, branch, se
         ctx.should_call_api("send_private_msg", {
             "user_id": SECRETARY, "message": Says("签到码："),
         }, exception=ActionFailed(status="failed", retcode=100, message="not friend"))
-        ctx.should_call_send(event, Says("私聊发送失败", "/导学 签到码 #1"), result={})
+        ctx.should_call_send(event, Says("还没有加我", "没有送达", "/导学 签到码 #1"),
+                             result={})
     session = await services.sessions.get(branch.id, 1)
     clock.set(TONIGHT)  # the current code is shown while check-in is open
     await converse(
