@@ -455,7 +455,8 @@ def key_of(event: MessageEvent) -> bytes:
     """The event's identity for the duplicate filter (``domain.guard.event_key``): what was
     typed is the message as the QQ side sent it (before the adapter strips an @ of the bot),
     so it is the same whichever of the bot's accounts received it."""
-    return event_key(group_id=getattr(event, "group_id", None), user_id=int(event.user_id),
+    group = getattr(event, "group_id", None) if event.message_type == "group" else None
+    return event_key(group_id=group, user_id=int(event.user_id),
                      event_time=int(event.time), content=plain_text(event.original_message),
                      self_id=int(event.self_id), message_id=int(event.message_id))
 
@@ -487,9 +488,9 @@ def not_a_friend(event: MessageEvent) -> bool:
     """A private message from someone who is not the receiving account's friend: a temporary
     session (``sub_type`` "group" on NapCat, LLOneBot and Lagrange), or a person the account's
     friend list does not hold."""
-    if getattr(event, "group_id", None) is not None:
+    if event.message_type != "private":
         return False
-    if getattr(event, "sub_type", "") == "group":
+    if getattr(event, "sub_type", "") == "group":  # NapCat also puts a group_id on these
         return True
     account = lifecycle.services().accounts.get(int(event.self_id))
     return account.is_friend(int(event.user_id)) is False
@@ -502,7 +503,9 @@ def secret_refused(self_id: int, command: Command, sub: Sub) -> str:
 
 
 def _chat_key(event: MessageEvent) -> tuple[int, int | None]:
-    return int(event.user_id), getattr(event, "group_id", None)
+    # a temporary session's event carries a group_id too (NapCat): it is still a private chat
+    group = getattr(event, "group_id", None) if event.message_type == "group" else None
+    return int(event.user_id), group
 
 
 router = Router()
