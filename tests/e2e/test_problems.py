@@ -112,6 +112,7 @@ async def test_private_report_solved_and_confirmed_without_reaching_the_group(bo
         # the handler types the fix in the group: refused and recalled (the bot is a group
         # admin), so neither the group nor the log keeps it; privately it is taken
         qq.results["get_group_member_info"] = {"role": "admin"}
+        qq.world.group(GROUP).accounts[qq.self_id] = "admin"  # QQ lets an admin recall
         await qq.group_message(GROUP, HANDLER, f"/民情 解决 #1 {FIX}")
         recall = await bot.until(lambda c: c["action"] == "delete_msg")
         reply = await bot.until(is_group_message)
