@@ -160,7 +160,11 @@ async def metrics_endpoint(request: Request) -> Response:
                     headers=HEADERS)
 
 
-def _job_event(event: JobExecutionEvent) -> None:
+JOB_EVENTS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+
+
+def job_event(event: JobExecutionEvent) -> None:
+    """APScheduler's listener: one job run (or missed run) counted by job name and result."""
     result = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed"}
     metrics.observe_job(event.job_id, result.get(event.code, "other"))
 
@@ -172,7 +176,7 @@ async def start(svc: Services) -> None:
     state.database = DatabaseCheck(True, "ok", state.started_at)
     backup_service(svc).on_finished = lambda done: metrics.observe_backup(
         done.ok, done.seconds, done.at)
-    scheduler.add_listener(_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    scheduler.add_listener(job_event, JOB_EVENTS)
 
 
 add_routes("health and metrics", [
