@@ -83,7 +83,10 @@ async def answer_to(app, event) -> list[str]:
 
 @pytest.fixture
 def settings() -> BranchConfig:
-    return BranchConfig(reply_interval_seconds=0)
+    """The defaults, except what a frozen clock would turn against a story told in one moment:
+    the flood limit refills with time, and a manual's secretary types for hours, not at once;
+    replies are not paced (each command is answered on its own, as in a quiet group)."""
+    return BranchConfig(reply_interval_seconds=0, flood_burst=1000)
 
 
 @pytest.mark.parametrize("manual", MANUALS)
