@@ -63,13 +63,23 @@ def doctor(folder: Path, settings: dict, **changed: str) -> tuple[int, str]:
 
 
 def wrong_lines(output: str) -> list[str]:
-    """The findings marked wrong, each with its fix (the next line)."""
+    """The findings marked wrong, each with its fix (the next line, joined to it)."""
     lines = output.splitlines()
-    found = [line for line in lines if line.startswith("✘")]
-    for line in found:
-        following = lines[lines.index(line) + 1]
-        assert following.strip().startswith("→ 怎么办："), (line, following)
+    found = []
+    for n, line in enumerate(lines):
+        if line.startswith("✘"):
+            fix = lines[n + 1] if n + 1 < len(lines) else ""
+            assert fix.strip().startswith("→ 怎么办："), (line, fix)
+            found.append(f"{line}\n{fix}")
     return found
+
+
+def one_problem(folder: Path, settings: dict, **changed: str) -> str:
+    """The doctor with ``changed`` settings fails (exit 1) with exactly one finding: its line."""
+    status, output = doctor(folder, settings, **changed)
+    assert status == 1, output
+    [line] = wrong_lines(output)
+    return line
 
 
 def test_a_good_deployment_passes(deployment):
@@ -84,17 +94,13 @@ def test_a_good_deployment_passes(deployment):
 
 def test_a_bad_setting_is_found(deployment):
     folder, settings = deployment
-    status, output = doctor(folder, settings, BACKUP_KEEP="0")
-    assert status == 1
-    [line] = wrong_lines(output)
+    line = one_problem(folder, settings, BACKUP_KEEP="0")
     assert "BACKUP_KEEP 的值不对" in line
 
 
 def test_a_time_that_cannot_be_read_is_found(deployment):
     folder, settings = deployment
-    status, output = doctor(folder, settings, BACKUP_TIME="25:61")
-    assert status == 1
-    [line] = wrong_lines(output)
+    line = one_problem(folder, settings, BACKUP_TIME="25:61")
     assert "BACKUP_TIME=25:61 不是能识别的时间" in line
 
 
@@ -104,17 +110,13 @@ def test_a_stale_backup_is_found(deployment, tmp_path):
     shutil.copytree(settings["BACKUP_DIR"], old)
     for backup in old.iterdir():
         os.utime(backup, (time.time() - 3 * DAY, time.time() - 3 * DAY))
-    status, output = doctor(folder, settings, BACKUP_DIR=str(old))
-    assert status == 1
-    [line] = wrong_lines(output)
+    line = one_problem(folder, settings, BACKUP_DIR=str(old))
     assert "是 3 天前的" in line
 
 
 def test_no_backup_at_all_is_found(deployment, tmp_path):
     folder, settings = deployment
-    status, output = doctor(folder, settings, BACKUP_DIR=str(tmp_path / "none"))
-    assert status == 1
-    [line] = wrong_lines(output)
+    line = one_problem(folder, settings, BACKUP_DIR=str(tmp_path / "none"))
     assert "里没有备份" in line
 
 
@@ -126,31 +128,22 @@ def test_a_broken_database_is_found(deployment, tmp_path):
     page = 4096
     data[2 * page:4 * page] = b"\x5a" * (2 * page)
     broken.write_bytes(bytes(data))
-    status, output = doctor(folder, settings, BRANCH_DB_PATH=str(broken))
-    assert status == 1
-    found = wrong_lines(output)
-    assert any("已损坏" in line for line in found), output
-    assert "tools.backup restore" in output
+    line = one_problem(folder, settings, BRANCH_DB_PATH=str(broken))
+    assert "已损坏" in line and "tools.backup restore" in line
 
 
 def test_a_wrong_public_url_is_found(deployment):
     folder, settings = deployment
-    status, output = doctor(folder, settings, BOT_PUBLIC_URL=f"http://127.0.0.1:{free_port()}")
-    assert status == 1
-    [line] = wrong_lines(output)
+    line = one_problem(folder, settings, BOT_PUBLIC_URL=f"http://127.0.0.1:{free_port()}")
     assert "连不上 BOT_PUBLIC_URL" in line
     # an address that answers, but is not this bot's pages
-    status, output = doctor(folder, settings,
-                            BOT_PUBLIC_URL=f"http://127.0.0.1:{settings['PORT']}/elsewhere")
-    assert status == 1
-    [line] = wrong_lines(output)
+    line = one_problem(folder, settings,
+                       BOT_PUBLIC_URL=f"http://127.0.0.1:{settings['PORT']}/elsewhere")
     assert "打开的不是本机器人" in line
 
 
 def test_no_cjk_font_is_found(deployment):
     folder, settings = deployment
     latin_only = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    status, output = doctor(folder, settings, PICTURE_FONT=str(latin_only))
-    assert status == 1
-    [line] = wrong_lines(output)
-    assert "不含中文字形" in line and "fonts-noto-cjk" in output
+    line = one_problem(folder, settings, PICTURE_FONT=str(latin_only))
+    assert "不含中文字形" in line and "fonts-noto-cjk" in line
