@@ -23,10 +23,10 @@ SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _message_ids = itertools.count(5000)
 
 
-def render(message: Message) -> str:
+def render(message) -> str:
     """A message as a person reads it: text, ``@姓名`` for mentions, ``[图片]``."""
     parts = []
-    for seg in message:
+    for seg in message if isinstance(message, Message) else Message(message):
         if seg.type == "text":
             parts.append(seg.data["text"])
         elif seg.type == "at":
@@ -39,7 +39,13 @@ def render(message: Message) -> str:
 class QQSide(Bot):
     """Answers what the bot asks the QQ side about the playground's groups and cast."""
 
+    private_replies: list[str] | None = None  # a private chat's replies sent by the API
+    asker: int = 0
+
     async def call_api(self, api: str, **data):
+        if (api == "send_private_msg" and self.private_replies is not None
+                and int(data.get("user_id", 0)) == self.asker):
+            self.private_replies.append(render(data["message"]))
         group = next((g for g in GROUPS if g.group_id == data.get("group_id")), None)
         if api == "get_group_member_info" and group is not None:
             person = next((p for p in CAST if p.qq == int(data["user_id"])), None)
@@ -72,21 +78,23 @@ async def answer_to(app, event) -> list[str]:
         bot = ctx.create_bot(base=QQSide, self_id=SELF_ID)
 
         async def send(to, message, **_):
-            replies.append(render(message if isinstance(message, Message)
-                                  else Message(message)))
+            replies.append(render(message))
             return {"message_id": next(_message_ids)}
 
         bot.send = send
+        if event.message_type == "private":  # a secret answered through send_private
+            bot.private_replies, bot.asker = replies, int(event.user_id)
         ctx.receive_event(bot, event)
     return replies
 
 
 @pytest.fixture
-def settings() -> BranchConfig:
+def settings(tmp_path) -> BranchConfig:
     """The defaults, except what a frozen clock would turn against a story told in one moment:
     the flood limit refills with time, and a manual's secretary types for hours, not at once;
     replies are not paced (each command is answered on its own, as in a quiet group)."""
-    return BranchConfig(reply_interval_seconds=0, flood_burst=1000)
+    return BranchConfig(reply_interval_seconds=0, flood_burst=1000,
+                        backup_dir=str(tmp_path / "backups"))
 
 
 @pytest.mark.parametrize("manual", MANUALS)
@@ -94,6 +102,10 @@ async def test_every_example_answers_as_documented(app, services, clock, monkeyp
     start, steps = parse(ROOT / "docs" / manual)
     assert sum(1 for s in steps if s.clock is None) >= 10, "a manual without examples"
     monkeypatch.setattr("domain.sessions.new_secret", lambda: SECRET)
+    # links to the secretary's page and the showcase page, numbered instead of random
+    tokens = (f"manual-example-link-{n:04d}" for n in itertools.count(1))
+    for module in ("domain.dashboard", "domain.exemplars"):
+        monkeypatch.setattr(f"{module}.new_token", lambda: next(tokens))
     if start == "seeded":
         await seed_services(services)
     year = clock.now().year
