@@ -214,6 +214,12 @@ class BranchConfig(BaseModel):
     log_max_mb: int = Field(10, ge=1, le=10_240)  # the log file is rotated at this size
     log_keep_days: int = Field(14, ge=1, le=3650)  # rotated log files are deleted after this
 
+    # the members' guide and what an operator watches (docs/部署与运维.md, "监控")
+    docs_url: str = ""  # /帮助 ends with this link to the members' guide; "": no link
+    health_offline_minutes: float = Field(10, ge=0, le=10_080)  # no QQ account this long: 503
+    health_db_check_minutes: float = Field(10, ge=0, le=1440)  # quick_check again after this
+    metrics_token: str = ""  # /zhibu/metrics: "" = loopback only; else Authorization: Bearer
+
     @field_validator("activity_kinds")
     @classmethod
     def _has_session_kind(cls, value: dict[str, ActivityKind]) -> dict[str, ActivityKind]:

@@ -39,6 +39,7 @@ from nonebot.adapters.onebot.v11 import ActionFailed, Bot, Message, MessageSegme
 from domain.delivery import Delivery, Failure, Route, classify, policy_of, routes
 from domain.outbox import SendPacer, at_segment, text_segment
 from domain.services import Services
+from runtime.metrics import observe_send
 from storage.outbox import OutboxMessage, OutboxRepository
 
 IDLE_SECONDS = 30.0
@@ -287,6 +288,7 @@ class OutboxDispatcher:
         async with self.svc.db.transaction():
             await self.repo.mark_sent(message.id, self.now(), route.self_id)
         self.accounts.sent(route.self_id, self.now())
+        observe_send(message.kind, "sent")
         await self.svc.outbox.settle_backlog(message.branch_id)
 
     async def _call(self, bot: Bot, route: Route, message: OutboxMessage) -> None:
@@ -322,6 +324,7 @@ class OutboxDispatcher:
         if (failure is Failure.TIMEOUT and message.target_type == "private"
                 and self.accounts.get(route.self_id).is_friend(message.target_id) is not True):
             failure = Failure.NOT_FRIEND  # an unconfirmed friendship that times out: likely not
+        observe_send(message.kind, failure.value)
         if failure is Failure.MUTED:
             until = now + self.svc.settings.mute_pause_seconds
             account = self.accounts.get(route.self_id)

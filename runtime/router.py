@@ -35,6 +35,7 @@ from runtime.context import (
     command_context,
     group_role,
 )
+from runtime.metrics import timed
 from runtime.replies import reply_gate
 from runtime.reply import text
 from storage.database import DuplicateEvent, EventKey, acting_on
@@ -278,12 +279,14 @@ class Router:
         the replies when the command wrote nothing, so a re-delivery is recognised after a
         restart too; a key found already written means the command ran before: silence.
         """
-        with acting_on(self._pending_key(event)) as pending:
-            await self._dispatch(bot, event, route)
+        with acting_on(self._pending_key(event)) as pending, timed(event, route) as run:
+            run.outcome = await self._dispatch(bot, event, route)
         await self._remember(pending)
 
-    async def _dispatch(self, bot: Bot, event: MessageEvent, route: Route) -> None:
+    async def _dispatch(self, bot: Bot, event: MessageEvent, route: Route) -> str:
+        """Answer the command; returns its outcome: ok, usage, refused, error or duplicate."""
         command = route.command
+        outcome = "ok"
         sub: Sub | None = None
         fell_through = False
         try:
@@ -324,15 +327,17 @@ class Router:
         except DuplicateEvent:
             logger.info(f"event {event.message_id} from {event.user_id} was acted on before "
                         "(a re-delivery after a restart): ignored")
-            return
+            return "duplicate"
         except Usage as exc:
-            reply = usage_reply(command, None if fell_through else sub, exc.detail)
+            outcome, reply = "usage", usage_reply(command, None if fell_through else sub,
+                                                  exc.detail)
         except DomainError as exc:
-            reply = str(exc)
+            outcome, reply = "refused", str(exc)
         except Exception as exc:
             logger.opt(exception=exc).error(f"command /{command.name} failed")
-            reply = FAILURE_NOTICE
+            outcome, reply = "error", FAILURE_NOTICE
         await self.reply(bot, event, reply, f"/{command.name}")
+        return outcome
 
     async def reply(self, bot: Bot, event: MessageEvent, reply: Reply, what: str) -> None:
         """Send a command's reply (paced and merged in a group), with the one-time note to

@@ -200,6 +200,12 @@ class OutboxRepository:
             "AND branch_id = ?", (branch_id,))
         return (row[0], row[1]) if row else (0, None)
 
+    async def pending_overall(self) -> tuple[int, float | None]:
+        """(pending rows of every branch, when the oldest was queued) for ``/zhibu/health``."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'")
+        return (row[0], row[1]) if row else (0, None)
+
     # friend hints ------------------------------------------------------------------------
 
     async def add_hint(self, user_id: int, kind: str, now: int) -> None:
