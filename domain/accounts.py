@@ -40,7 +40,7 @@ class Account:
     connected: bool = False
     app_name: str = ""
     app_version: str = ""
-    groups: set[int] | None = None  # None: the QQ side did not say
+    groups: set[int] | None = None  # the group list (None: the QQ side did not say)
     friends: set[int] | None = None  # the friend list (None: the QQ side did not say)
     not_friends: set[int] = field(default_factory=set)  # learnt from refused private sends
     muted: dict[int, float] = field(default_factory=dict)  # group -> muted until
@@ -61,12 +61,15 @@ class Account:
         return self.implementation in TEMP_SESSION_IMPLS
 
     def in_group(self, group_id: int) -> bool | None:
-        """True/False, or None when the QQ side never listed its groups."""
+        """True (listed, or it delivered a message from there), False (removed, or a send
+        there was refused as not in the group), or None: not known either way. The group list
+        read at connect goes stale (a join notice can be missed), so absence from it is not
+        taken as "no"; a refused send settles it."""
         if group_id in self.removed:
             return False
-        if self.groups is None:
-            return None
-        return group_id in self.groups
+        if self.groups is not None and group_id in self.groups:
+            return True
+        return None
 
     def is_friend(self, user_id: int) -> bool | None:
         """True (in the friend list), False (a private send was refused as to a non-friend),

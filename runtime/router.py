@@ -243,6 +243,8 @@ class Router:
         svc = lifecycle.services()
         guard = svc.guard
         now = svc.clock.now().timestamp()
+        if event.message_type == "group":  # the account that delivered it is in that group
+            svc.accounts.joined(int(event.self_id), int(event.group_id))
         if not guard.seen.first_time(key_of(event), now):
             logger.info(f"duplicate event {event.message_id} from {event.user_id} ignored")
             return None
