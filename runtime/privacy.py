@@ -24,7 +24,8 @@ from nonebot.utils import escape_tag
 # group commands whose text may be about a private problem: logged with their first words only
 PRIVATE_COMMANDS = ("反映", "feedback", "民情")
 KEPT_WORDS = 3  # "/民情 进展 #3" — the command, the sub-command and the number
-MESSAGE_FIELDS = ("message", "raw_message", "original_message")
+# what a person wrote: a message, or the words sent with a friend or group request
+MESSAGE_FIELDS = ("message", "raw_message", "original_message", "comment")
 COMMAND_STARTS = ("/", "／")
 
 _originals = {

@@ -141,6 +141,11 @@ class BotProcess:
             "ONEBOT_ACCESS_TOKEN": TOKEN,
             "SUPERUSERS": '["10000"]',
             "LOG_LEVEL": "INFO",
+            # tests answer one command at a time; the reply pace has tests of its own
+            "REPLY_INTERVAL_SECONDS": "0",
+            # Lagrange takes files by path only: its deployments share the bot's disk and say
+            # so (README, "QQ sides"); the simulated QQ shares it unless a test says otherwise
+            "ONEBOT_SHARES_FILESYSTEM": str(default_profile.name == "lagrange").lower(),
             **bot_time.env(),
             **env,
         }
@@ -211,7 +216,9 @@ class OneBotClient:
         self.calls: asyncio.Queue[dict] = asyncio.Queue()
         self.results: dict[str, dict] = {}  # action -> canned response data
         self.failures: dict[str, int] = {}  # action -> how many calls to fail first
-        self.quiet: set[str] = set()  # actions answered but not queued (e.g. role look-ups)
+        # actions answered but not queued: what the bot asks every account at connect, and
+        # whatever a test adds (e.g. role look-ups)
+        self.quiet: set[str] = {"get_version_info", "get_group_list", "get_friend_list"}
         self.quiet_calls: list[dict] = []
         self.refuse_images = False  # a QQ side that fails every message with a picture
         self.errors: list[str] = []  # the fake's own crashes while answering (a bug here)

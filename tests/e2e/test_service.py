@@ -149,7 +149,7 @@ async def test_a_term_of_service_with_posts_tasks_wishes_and_problems(fast_bot, 
         assert "已确认任务 #3：区长 +3 分、先锋乙 +3 分" in replies[9]  # the 组长: not himself
         assert "已确认任务 #3：组长 +3 分" in replies[10]
         assert "已确认任务 #2：先锋丁 +2 分" in replies[5]
-        assert chat.private(D, "被退回：照片不清楚")
+        await chat.wait_for(lambda: chat.private(D, "被退回：照片不清楚"))  # queued: its turn
         detail = await chat.say(W, "/任务 详情 #2")
         assert "先锋丁 已确认：重新拍照（退回 1 次：照片不清楚）" in detail
 

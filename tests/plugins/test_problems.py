@@ -110,7 +110,7 @@ async def test_private_problem_never_reaches_the_group(app, branch, services, cl
     assert problem.private and problem.group_id is None
     # the secretary hears of it privately, with the content
     [(uid, kind, text)] = await outbox_rows(services, "private")
-    assert (uid, kind) == (SECRETARY, "problem_notice") and SECRET in text and "小王" in text
+    assert (uid, kind) == (SECRETARY, "problem_new_private") and SECRET in text and "小王" in text
 
     clock.advance(hours=2)
     await converse(
