@@ -201,11 +201,13 @@ class Accounts:
         return account.paused_until
 
     def for_group(self, group_id: int, now: float) -> list[Account]:
-        """Connected accounts that may send to the group now: in it (or not known otherwise),
-        not muted there, not paused. Accounts known to be in the group come first."""
+        """Connected accounts that may send to the group now, neither muted there nor
+        paused: those known to be in it; only when none is known, those that might be (their
+        lists may be stale), so a known account is never passed over for a guess."""
         found = [a for a in self.connected() if a.in_group(group_id) is not False
                  and not a.muted_in(group_id, now) and not a.paused(now)]
-        return sorted(found, key=lambda a: a.in_group(group_id) is not True)
+        known = [a for a in found if a.in_group(group_id) is True]
+        return known or found
 
     def serving_group(self, group_id: int) -> list[Account]:
         """Every account known to be in the group, connected or not (for ``/支部 状态``)."""
