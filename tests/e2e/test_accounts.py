@@ -115,6 +115,16 @@ async def test_three_accounts_one_action_per_event_no_loss_on_a_drop_and_friends
         await until(lambda: delivered() >= 300, timeout=60)
         resumed = time.monotonic() - dropped_at
         await asyncio.sleep(1)
+
+        # the admins see which accounts serve the branch, and that one is down
+        status = await say(world, first, OWNER, "/支部 状态", "QQ 账号", "owner")
+        assert "待发送：0 条" in status
+        if clients[ACCOUNTS[0]].profile.name != "plain":  # it lists no groups
+            lines = {a: next(x for x in status.splitlines() if str(a) in x) for a in ACCOUNTS}
+            assert all("在线" in lines[a] for a in ACCOUNTS[:2]) and "离线" in lines[ACCOUNTS[2]]
+            assert all("在 8/12 个群" in line for line in lines.values())
+            name = {"napcat": "NapCat", "llonebot": "LLOneBot", "lagrange": "Lagrange"}
+            assert name[clients[ACCOUNTS[0]].profile.name] in lines[ACCOUNTS[0]]
     finally:
         for client in clients.values():
             await client.__aexit__(None, None, None)
