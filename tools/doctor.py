@@ -18,7 +18,6 @@ import ipaddress
 import json
 import socket
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -180,8 +179,8 @@ def check_backups(settings: BranchConfig, now: float) -> list[Finding]:
         return [Finding(WRONG, "备份", f"{folder.resolve()} 里没有备份",
                         "运行 python -m tools.backup 立即备份一次；机器人每天 "
                         f"{settings.backup_time} 自动备份，检查它是否在运行、目录是否可写")]
-    newest = max(backups, key=lambda p: p.stat().st_mtime)
-    hours = (now - newest.stat().st_mtime) / 3600
+    newest = backups[-1]  # named by the time the bot took it, on the bot's clock
+    hours = (now - taken_at(newest, settings)) / 3600
     if hours > BACKUP_STALE_HOURS:
         return [Finding(WRONG, "备份", f"最新的备份 {newest.name} 是 {_age(hours)}前的",
                         f"机器人每天 {settings.backup_time} 备份：确认机器人在运行，日志里搜 "
@@ -194,6 +193,17 @@ def check_backups(settings: BranchConfig, now: float) -> list[Finding]:
     return [Finding(OK, "备份", f"{len(backups)} 份，最新的 {newest.name} 是 {_age(hours)}前的"),
             Finding(NOTE, "备份", "备份和数据库在同一台机器上",
                     f"每天把 {folder.resolve()} 复制到另一台机器（见 {MANUAL} 的“备份与恢复”）")]
+
+
+def taken_at(backup: Path, settings: BranchConfig) -> float:
+    """When a backup was taken: the stamp in its name (``zhibu-YYYYMMDD-HHMMSS``, the bot's
+    clock and timezone), else the file's modification time."""
+    try:
+        stamp = datetime.strptime(backup.name[len("zhibu-"):len("zhibu-YYYYMMDD-HHMMSS")],
+                                  "%Y%m%d-%H%M%S")
+    except ValueError:
+        return backup.stat().st_mtime
+    return stamp.replace(tzinfo=ZoneInfo(settings.branch_timezone)).timestamp()
 
 
 def _age(hours: float) -> str:
@@ -311,10 +321,13 @@ def check_font(settings: BranchConfig) -> list[Finding]:
 
 def run_checks(now: float | None = None) -> list[Finding]:
     """Every check, in order; later ones are skipped when the settings cannot be read."""
-    now = time.time() if now is None else now
     found, settings = check_settings()
     if settings is None:
         return found
+    if now is None:  # the bot's clock (the same as time.time() unless a test offsets it)
+        from domain.clock import clock_of
+
+        now = clock_of(settings).timestamp()
     found += check_database(settings)
     found += check_backups(settings, now)
     server = server_settings()

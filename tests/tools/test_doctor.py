@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import matplotlib
 import pytest
@@ -107,9 +109,11 @@ def test_a_time_that_cannot_be_read_is_found(deployment):
 def test_a_stale_backup_is_found(deployment, tmp_path):
     folder, settings = deployment
     old = tmp_path / "backups"
-    shutil.copytree(settings["BACKUP_DIR"], old)
-    for backup in old.iterdir():
-        os.utime(backup, (time.time() - 3 * DAY, time.time() - 3 * DAY))
+    old.mkdir()
+    # the only backup was taken three days ago (by the name the bot gives it, on its clock)
+    taken = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(seconds=3 * DAY)
+    newest = sorted(Path(settings["BACKUP_DIR"]).iterdir())[-1]
+    shutil.copyfile(newest, old / f"zhibu-{taken:%Y%m%d-%H%M%S}.db")
     line = one_problem(folder, settings, BACKUP_DIR=str(old))
     assert "是 3 天前的" in line
 
