@@ -21,7 +21,21 @@ from tools.qqworld import QQWorld
 __all__ = ["BY_PROFILE", "PROFILES", "ROOT", "SELF_ID", "TOKEN", "BotProcess", "BotTime",
            "OneBotClient", "QQWorld", "advance", "bot_time", "calls_until", "event_time",
            "exported_workbook", "free_port", "group_file", "message_text", "segment_types",
-           "texts"]
+           "shown", "texts"]
+
+
+async def shown(found, timeout: float = 20):
+    """Wait until ``found()`` is truthy (what the simulated QQ shows); its value."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("QQ never showed what the test waited for")
 
 
 async def calls_until(qq: OneBotClient, done, timeout: float = 30) -> list[dict]:

@@ -13,7 +13,7 @@ import sqlite3
 import time
 from datetime import timedelta
 
-from tests.e2e.onebot import BotProcess, OneBotClient, QQWorld, bot_time
+from tests.e2e.onebot import BotProcess, OneBotClient, QQWorld, bot_time, shown
 
 ACCOUNTS = (3000000001, 3000000002, 3000000003)
 GROUPS = [90100 + i for i in range(12)]
@@ -27,23 +27,13 @@ def membership() -> dict[int, list[int]]:
             for i, a in enumerate(ACCOUNTS)}
 
 
-async def until(found, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("QQ never showed what the test waited for")
-
-
 async def say(world: QQWorld, group: int, user: int, text, expect: str,
               role: str = "member") -> str:
     """``user`` types in ``group`` (every account there sees it) and waits for the answer,
     as people do."""
     seen = len(world.group_texts(group, bots_only=True))
     await world.group_message(group, user, text, role)
-    return await until(lambda: next((x for x in world.group_texts(group, bots_only=True)[seen:]
+    return await shown(lambda: next((x for x in world.group_texts(group, bots_only=True)[seen:]
                                      if expect in x), None))
 
 
@@ -74,14 +64,14 @@ async def test_three_accounts_one_action_per_event_no_loss_on_a_drop_and_friends
         await say(world, first, OWNER, "/支部 创建 全校支部", "已创建支部", "owner")
         for group in GROUPS[1:]:
             await world.group_message(group, OWNER, "/支部 绑定 #1", "owner")
-        await until(lambda: all(any("本群已并入支部 #1" in x
+        await shown(lambda: all(any("本群已并入支部 #1" in x
                                     for x in world.group_texts(g, bots_only=True))
                                 for g in GROUPS[1:]))
 
         # 200 wishes, each posted where two accounts see it: each acted on once
         for i, wisher in enumerate(WISHERS):
             await world.group_message(GROUPS[i % 12], wisher, f"/许愿 第{i}个心愿")
-        await until(lambda: count(bot.db_path, "SELECT COUNT(*) FROM wishes") >= 200)
+        await shown(lambda: count(bot.db_path, "SELECT COUNT(*) FROM wishes") >= 200)
         await asyncio.sleep(1)
         assert count(bot.db_path, "SELECT COUNT(*) FROM wishes") == 200
         replies = [x for g in GROUPS for x in world.group_texts(g, bots_only=True)
@@ -95,24 +85,24 @@ async def test_three_accounts_one_action_per_event_no_loss_on_a_drop_and_friends
         await say(world, first, OWNER, [
             {"type": "text", "data": {"text": f"/导学 发起 学习 {starts:%Y-%m-%d %H:%M} 60 "}},
             {"type": "at", "data": {"qq": str(LEADER)}}], "已发起导学", "owner")
-        await until(lambda: any("/zhibu/screen/" in x for x in world.private_texts(LEADER)))
+        await shown(lambda: any("/zhibu/screen/" in x for x in world.private_texts(LEADER)))
         if clients[ACCOUNTS[0]].profile.name != "plain":  # it knows no friends
             assert {m.self_id for m in world.private_messages(LEADER)} == {ACCOUNTS[1]}
 
         # a backlog of 300 (25 announcements to 12 groups); account C drops halfway
         for i in range(25):
             await world.group_message(first, OWNER, f"/公告 第{i:02d}号通知", "owner")
-        shown = re.compile(r"第(\d\d)号通知")
+        numbered = re.compile(r"第(\d\d)号通知")
 
         def delivered() -> int:
             return sum(1 for g in GROUPS for x in world.group_texts(g, bots_only=True)
-                       if "公告" in x and shown.search(x))
+                       if "公告" in x and numbered.search(x))
 
-        await until(lambda: delivered() >= 150, timeout=60)
+        await shown(lambda: delivered() >= 150, timeout=60)
         dropped = clients.pop(ACCOUNTS[2])
         dropped_at = time.monotonic()
         await dropped.__aexit__(None, None, None)
-        await until(lambda: delivered() >= 300, timeout=60)
+        await shown(lambda: delivered() >= 300, timeout=60)
         resumed = time.monotonic() - dropped_at
         await asyncio.sleep(1)
 
@@ -130,8 +120,8 @@ async def test_three_accounts_one_action_per_event_no_loss_on_a_drop_and_friends
             await client.__aexit__(None, None, None)
         bot.stop()
     for group in GROUPS:  # every announcement once in every group: none lost, none twice
-        numbers = sorted(shown.search(x).group(1)
+        numbers = sorted(numbered.search(x).group(1)
                          for x in world.group_texts(group, bots_only=True)
-                         if "公告" in x and shown.search(x))
+                         if "公告" in x and numbered.search(x))
         assert numbers == [f"{i:02d}" for i in range(25)], (group, numbers)
     assert resumed < 30  # the rest within failover_seconds of the drop

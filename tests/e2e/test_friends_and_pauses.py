@@ -6,21 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.e2e.onebot import BotProcess, OneBotClient, QQWorld
+from tests.e2e.onebot import BotProcess, OneBotClient, QQWorld, shown
 
 GROUP, OTHER_GROUP = 89101, 89102
 OWNER, MEMBER, NEIGHBOUR, STRANGER = 94001, 94002, 94003, 94004
 ACCOUNT_A, ACCOUNT_B = 3000000001, 3000000002
-
-
-async def until(found, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("QQ never showed what the test waited for")
 
 
 async def test_members_friend_requests_are_accepted_and_greeted_strangers_are_not(tmp_path):
@@ -43,7 +33,7 @@ async def test_members_friend_requests_are_accepted_and_greeted_strangers_are_no
             # the always-yes client knows nobody's groups) are accepted and greeted privately;
             # a stranger is left for the operator
             accepted = (MEMBER,) if qq.profile.name == "plain" else (MEMBER, NEIGHBOUR)
-            await until(lambda: all(any("支部助手" in x for x in world.private_texts(p))
+            await shown(lambda: all(any("支部助手" in x for x in world.private_texts(p))
                                     for p in accepted))
             await asyncio.sleep(1)
             if qq.profile.name != "plain":  # it keeps no friends either
@@ -75,13 +65,13 @@ async def test_a_muted_group_and_a_paused_account_delay_only_their_own_messages(
                 client.quiet |= {"get_group_member_info", "get_group_msg_history"}
             await a.set_up_group(GROUP, OWNER)
             await a.group_message(OTHER_GROUP, OWNER, "/支部 创建 二支部", "owner")
-            await until(lambda: any("已创建支部" in x
+            await shown(lambda: any("已创建支部" in x
                                     for x in world.group_texts(OTHER_GROUP, bots_only=True)))
             await world.mute(GROUP, ACCOUNT_A, 600)
             await a.group_message(GROUP, OWNER, "/公告 一支部开会", "owner")
             start = time.monotonic()
             await a.group_message(OTHER_GROUP, OWNER, "/公告 二支部开会", "owner")
-            await until(lambda: any("二支部开会" in x and "公告" in x
+            await shown(lambda: any("二支部开会" in x and "公告" in x
                                     for x in world.group_texts(OTHER_GROUP, bots_only=True)))
             other_waited = time.monotonic() - start
             await asyncio.sleep(1)
@@ -89,7 +79,7 @@ async def test_a_muted_group_and_a_paused_account_delay_only_their_own_messages(
                 assert not any("一支部开会" in x and "公告" in x  # waits for the mute to end
                                for x in world.group_texts(GROUP, bots_only=True))
             await world.unmute(GROUP, ACCOUNT_A)
-            await until(lambda: any("一支部开会" in x and "公告" in x
+            await shown(lambda: any("一支部开会" in x and "公告" in x
                                     for x in world.group_texts(GROUP, bots_only=True)))
 
             # A is throttled: every send times out and nothing goes out. After two in a row
@@ -97,7 +87,7 @@ async def test_a_muted_group_and_a_paused_account_delay_only_their_own_messages(
             world.account(ACCOUNT_A, risk_control=True)
             for i in range(4):
                 await b.group_message(OTHER_GROUP, OWNER, f"/公告 通知{i}", "owner")
-            await until(lambda: all(any(f"通知{i}" in x for x in world.group_texts(
+            await shown(lambda: all(any(f"通知{i}" in x for x in world.group_texts(
                 OTHER_GROUP, bots_only=True)) for i in range(4)), timeout=20)
             texts = world.group_texts(OTHER_GROUP, bots_only=True)
             assert all(sum(f"通知{i}" in x for x in texts) == 1 for i in range(4))

@@ -14,13 +14,12 @@ import io
 import json
 import re
 import sqlite3
-import time
 from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
 
-from tests.e2e.onebot import BotProcess, OneBotClient, QQWorld, bot_time
+from tests.e2e.onebot import BotProcess, OneBotClient, QQWorld, bot_time, shown
 
 GROUP = 89001
 SECRETARY, LEADER, MEMBER, STRANGER, TEMP = 93001, 93002, 93003, 93004, 93005
@@ -49,13 +48,7 @@ class Term:
         return self.clients[0]
 
     async def until(self, found, timeout: float = 20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = found()
-            if value:
-                return value
-            await asyncio.sleep(0.05)
-        raise AssertionError("QQ never showed what the test waited for")
+        return await shown(found, timeout)
 
     def reached(self, person: int, private: str, mention: str) -> bool:
         """Whether ``person`` got a message with ``private`` privately, or an @-mention in
