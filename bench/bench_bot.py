@@ -1,8 +1,11 @@
-"""bot.py as it is, plus optional dummy feature plugins (for bench/command_burst.py).
+"""bot.py as it is, plus optional dummy feature plugins (for bench/command_burst.py) and an
+optional tracemalloc hook (for bench/memory_growth.py).
 
 BENCH_DUMMY_DIR names a folder of generated plugins; each registers its commands the way the
 real features do (router tables) or, with BENCH_DUMMY_STYLE=matchers, the old way (a NoneBot
-matcher per command), to show what each costs as features are added.
+matcher per command), to show what each costs as features are added. BENCH_TRACEMALLOC names a
+folder: the bot traces allocations and writes a snapshot there on each SIGUSR1
+(``first.snapshot``, then ``last.snapshot``).
 """
 
 import os
@@ -13,8 +16,28 @@ ROOT = Path(__file__).resolve().parent.parent
 os.chdir(ROOT)
 sys.path.insert(0, str(ROOT))
 
+if os.environ.get("BENCH_TRACEMALLOC"):
+    import pickle
+    import signal
+    import tracemalloc
+
+    tracemalloc.start(12)
+    _snapshots = iter(("first", "last"))
+
+    def _dump(*_) -> None:
+        target = Path(os.environ["BENCH_TRACEMALLOC"]) / f"{next(_snapshots)}.snapshot"
+        snap = tracemalloc.take_snapshot().filter_traces(
+            (tracemalloc.Filter(False, tracemalloc.__file__),))
+        partial = target.with_suffix(".partial")
+        with partial.open("wb") as f:
+            pickle.dump(snap, f)
+        partial.rename(target)
+
+    signal.signal(signal.SIGUSR1, _dump)
+
 import nonebot  # noqa: E402
-from nonebot.adapters.onebot.v11 import Adapter  # noqa: E402
+
+from runtime.adapter import Adapter  # noqa: E402
 
 nonebot.init()
 nonebot.get_driver().register_adapter(Adapter)

@@ -17,14 +17,16 @@ Plan = list[tuple[str, list[tuple[int, str]]]]  # (row name, [(sender, text)])
 
 
 async def burst(qq: OneBotClient, group: int, messages: list[tuple[int, str]]) -> float:
-    """Send every message at once; seconds until the last reply arrived."""
+    """Send every message at once; seconds until every command was answered (merged replies
+    count once per person they address)."""
     start = time.perf_counter()
     for user_id, content in messages:
         await qq.group_message(group, user_id, content)
-    replies = 0
-    while replies < len(messages):
+    answered = 0
+    while answered < len(messages):
         call = await qq.next_call(timeout=120)
-        replies += call["action"] == "send_msg"
+        if call["action"] == "send_msg":  # a merged reply answers each person it mentions
+            answered += max(1, sum(s["type"] == "at" for s in call["params"]["message"]))
     return time.perf_counter() - start
 
 

@@ -154,12 +154,32 @@ class BranchConfig(BaseModel):
     misfire_grace_minutes: int = Field(10, ge=0, le=1440)
     send_interval_seconds: float = Field(1.5, ge=0)
     send_rate_per_minute: int = Field(20, ge=1)
+    reply_interval_seconds: float = Field(1.5, ge=0)  # a group's replies: one per this long
     send_max_retries: int = Field(5, ge=0, le=20)
     send_retry_base_seconds: float = Field(2.0, ge=0)
     reminder_max_per_branch: int = Field(50, ge=1, le=10000)
     reminder_min_interval_minutes: int = Field(60, ge=1, le=1440)
     outbox_backlog_warn: int = Field(100, ge=1)
+
+    # QQ sides and accounts (README, "QQ sides")
+    # friend requests: accept members of a branch (or people in its groups), everyone, or none
+    friend_auto_accept: Literal["members", "everyone", "off"] = "members"
+    friend_check_groups: int = Field(20, ge=0, le=1000)  # groups asked about a stranger, at most
+    risk_failures: int = Field(3, ge=1, le=100)  # failures in a row on one account: pause it
+    risk_pause_seconds: float = Field(300, ge=1, le=86400)  # first pause; doubles each time
+    risk_pause_max_seconds: float = Field(21600, ge=1, le=604800)
+    mute_pause_seconds: float = Field(3600, ge=1, le=604800)  # muted with no length told
+    failover_seconds: float = Field(30, ge=1, le=600)  # a send unanswered this long: try again
+    account_alert_minutes: float = Field(5, ge=0, le=1440)  # superusers told of a drop after
+    onebot_shares_filesystem: bool = False  # the QQ side reads files from the bot's disk
     outbox_keep_days: int = Field(30, ge=1, le=3650)
+
+    # the OneBot connection (runtime/adapter.py): what the QQ side may send, and how
+    onebot_http_post: bool = False  # also take events by HTTP POST (needs ONEBOT_SECRET)
+    event_max_segments: int = Field(300, ge=10, le=100_000)  # segments of one incoming message
+    event_max_chars: int = Field(50_000, ge=1000, le=10_000_000)  # its characters, all segments
+    event_workers: int = Field(256, ge=1, le=10_000)  # events handled at once per connection
+    event_queue_max: int = Field(20_000, ge=100, le=1_000_000)  # events waiting their turn
 
     # guards on every command (duplicates, floods, roles, input)
     duplicate_window_seconds: float = Field(120, ge=1, le=3600)
@@ -184,9 +204,21 @@ class BranchConfig(BaseModel):
     clock_offset_seconds: float = Field(0, ge=0, le=20 * 365 * 86400)
     roster_confirm_minutes: int = Field(30, ge=1, le=1440)  # a previewed group import waits this
     roster_max_kb: int = Field(2048, ge=16, le=51200)  # largest roster file fetched from QQ
+    roster_max_rows: int = Field(5000, ge=10, le=100_000)  # rows of a roster file, at most
+    roster_parse_seconds: float = Field(20, ge=1, le=600)  # a roster is read in a worker
+    roster_parse_memory_mb: int = Field(512, ge=256, le=16_384)  # process with these limits
     backup_time: str = "03:30"  # daily online backup
     backup_dir: str = "data/backups"
     backup_keep: int = Field(14, ge=1, le=3650)  # newest backups kept in backup_dir
+    log_dir: str = ""  # the log file's folder; "": a folder logs beside the database
+    log_max_mb: int = Field(10, ge=1, le=10_240)  # the log file is rotated at this size
+    log_keep_days: int = Field(14, ge=1, le=3650)  # rotated log files are deleted after this
+
+    # the members' guide and what an operator watches (docs/部署与运维.md, "监控")
+    docs_url: str = ""  # /帮助 ends with this link to the members' guide; "": no link
+    health_offline_minutes: float = Field(10, ge=0, le=10_080)  # no QQ account this long: 503
+    health_db_check_minutes: float = Field(10, ge=0, le=1440)  # quick_check again after this
+    metrics_token: str = ""  # /zhibu/metrics: "" = loopback only; else Authorization: Bearer
 
     @field_validator("activity_kinds")
     @classmethod

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import BranchConfig
 from domain.clock import Clock
+from domain.health import BackupRecord
 from domain.outbox import OutboxService, text_segment
 from storage.backup import BackupError, backup_database, backup_name, prune_backups
 
@@ -38,13 +41,31 @@ class BackupService:
         self.db_path = Path(db_path)
         self.outbox = outbox
         self._lock = asyncio.Lock()
+        self.last: BackupRecord | None = None  # the last backup this process took
+        self.on_finished: Callable[[BackupRecord], None] | None = None  # metrics
 
     @property
     def folder(self) -> Path:
         return Path(self.settings.backup_dir)
 
     async def run(self, to: str | Path | None = None) -> BackupResult:
-        """One backup now: to ``to``, or into the backup folder (then old ones are pruned)."""
+        """One backup now: to ``to``, or into the backup folder (then old ones are pruned).
+        Its time, result and duration are kept in ``last`` (for ``/zhibu/health``)."""
+        started = time.monotonic()
+        try:
+            result = await self._run(to)
+        except BaseException:
+            self._finished(False, started)
+            raise
+        self._finished(True, started)
+        return result
+
+    def _finished(self, ok: bool, started: float) -> None:
+        self.last = BackupRecord(self.clock.timestamp(), ok, time.monotonic() - started)
+        if self.on_finished is not None:
+            self.on_finished(self.last)
+
+    async def _run(self, to: str | Path | None) -> BackupResult:
         async with self._lock:  # a scheduled and a manual backup never overlap
             if to is not None:
                 dest = Path(to)

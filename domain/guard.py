@@ -1,8 +1,9 @@
 """Checks every command passes before any work: duplicate events, floods, cached QQ roles.
 
 Plain Python with the time passed in, so tests drive it with a frozen clock. All state is in
-memory and bounded: entries expire and the maps are capped (the keys of events acted on are
-also kept in the database by the router, and loaded back here at start-up).
+memory and bounded: entries expire and the maps are capped at ``MAX_REMEMBERED`` people or
+events, each entry a few hundred bytes whatever people type (the keys of events acted on are
+digests, also kept in the database by the router and loaded back here at start-up).
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ class DailyQuota:
         used = self._counts.get((user_id, day), 0)
         if used >= self.limit:
             return False
+        if not used and len(self._counts) >= MAX_REMEMBERED:
+            return True  # more creators in a day than remembered: not counted, never refused
         self._counts[(user_id, day)] = used + 1
         return True
 

@@ -20,6 +20,11 @@ log = logging.getLogger("zhibu.outbox")
 
 # At most this many 书记/支委 are told privately about one branch's backlog.
 BACKLOG_WARN_MAX_RECIPIENTS = 3
+# Targets the pacer remembers before it forgets those quiet for over a minute (memory stays
+# bounded however many people are written to).
+PACER_TARGETS_MAX = 10_000
+# Most people one waiting @-mention notice addresses (``mention_in_group``).
+MAX_MENTIONS = 20
 # Sent rows deleted per transaction while pruning, so commands get the database in between.
 PRUNE_BATCH = 2000
 
@@ -42,43 +47,61 @@ def at_segment(user_id: int) -> dict:
 class SendPacer:
     """Decides how long to wait before the next send, from the times of earlier sends.
 
-    Two limits: ``interval`` seconds between two messages to the same target, and at most
-    ``per_minute`` messages in any 60-second window over all targets. Pure: times are passed in.
+    Per target (a group or a private chat), ``interval`` seconds between two messages, whichever
+    account sends them. Per account, sends are spread evenly, one every ``60 / per_minute``
+    seconds, and never more than ``per_minute`` in any 60-second window: a backlog never spends
+    a minute's allowance in its first seconds, so another branch's message waits at most one
+    spacing plus its turn. Pure: times are passed in.
     """
 
     def __init__(self, interval: float, per_minute: int) -> None:
         self.interval = interval
         self.per_minute = per_minute
+        self.spacing = 60.0 / per_minute
         self._last: dict[str, float] = {}
-        self._window: deque[float] = deque()
+        self._accounts: dict[int, tuple[float, deque[float]]] = {}
 
-    def delay(self, target: str, now: float) -> float:
-        """Seconds to wait before a message to ``target`` may go out (0 if it may go now)."""
-        while self._window and self._window[0] <= now - 60:
-            self._window.popleft()
+    def _window(self, account: int, now: float) -> deque[float]:
+        window = self._accounts.get(account, (0.0, deque()))[1]
+        while window and window[0] <= now - 60:
+            window.popleft()
+        return window
+
+    def delay(self, target: str, now: float, account: int = 0) -> float:
+        """Seconds to wait before ``account`` may send to ``target`` (0: now)."""
         wait = 0.0
         last = self._last.get(target)
         if last is not None:
             wait = max(wait, last + self.interval - now)
-        if len(self._window) >= self.per_minute:
-            wait = max(wait, self._window[0] + 60 - now)
+        if account in self._accounts:
+            account_last, _ = self._accounts[account]
+            wait = max(wait, account_last + self.spacing - now)
+            window = self._window(account, now)
+            if len(window) >= self.per_minute:
+                wait = max(wait, window[0] + 60 - now)
         return max(wait, 0.0)
 
-    def record(self, target: str, now: float) -> None:
-        self._last[target] = now
-        self._window.append(now)
+    def record(self, target: str, now: float, account: int = 0) -> None:
+        if len(self._last) >= PACER_TARGETS_MAX:  # forget targets quiet for over a minute
+            horizon = now - max(self.interval, 60.0)
+            self._last = {t: at for t, at in self._last.items() if at > horizon}
+        self._last[target] = max(now, self._last.get(target, now))
+        window = self._window(account, now)
+        window.append(now)
+        last = self._accounts.get(account, (now, window))[0]
+        self._accounts[account] = (max(last, now), window)
 
     def last_sent(self, target: str) -> float | None:
         """When ``target`` was last sent to (as far as this pacer knows)."""
         return self._last.get(target)
 
-    def restore(self, sends: Iterable[tuple[str, float]]) -> None:
-        """Replay earlier sends (target, time), e.g. read back from the database at start-up."""
-        for target, at in sorted(sends, key=lambda pair: pair[1]):
-            if at >= self._last.get(target, at):
-                self._last[target] = at
-            self._window.append(at)
-        self._window = deque(sorted(self._window))
+    def restore(self, sends: Iterable[tuple]) -> None:
+        """Replay earlier sends (target, time[, account]), e.g. read back from the database at
+        start-up."""
+        for send in sorted(sends, key=lambda s: s[1]):
+            target, at = send[0], send[1]
+            account = send[2] if len(send) > 2 and send[2] is not None else 0
+            self.record(target, at, account)
 
 
 class OutboxService:
@@ -93,6 +116,7 @@ class OutboxService:
         self.members = MemberRepository(db)
         self._listeners: list = []
         self._warned: set[int] | None = None  # branches told about their backlog (db-backed)
+        self._hinted: set[int] | None = None  # people with a friend hint waiting (db-backed)
 
     def on_enqueue(self, callback) -> None:
         """``callback()`` runs after every enqueue (the dispatcher wakes up)."""
@@ -114,6 +138,21 @@ class OutboxService:
             )
             self._after_enqueue(branch_id)
         return queued
+
+    async def mention_in_group(self, group_id: int, segments: list[dict], kind: str, *,
+                               branch_id: int | None = None) -> int | None:
+        """Queue an @-mention notice (``[at, text]``: a private message's fallback). While one
+        with the same text and kind waits unsent for that group, the person is added to its
+        mentions instead (up to ``MAX_MENTIONS``), so 100 people who cannot be reached
+        privately make a few messages, not 100."""
+        if (len(segments) == 2 and segments[0]["type"] == "at"
+                and segments[1]["type"] == "text"):
+            async with self.db.transaction():
+                if await self.repo.add_mention(group_id, kind, segments[0],
+                                               segments[1]["data"]["text"], MAX_MENTIONS):
+                    return None
+                return await self.to_group(group_id, segments, kind, branch_id=branch_id)
+        return await self.to_group(group_id, segments, kind, branch_id=branch_id)
 
     async def to_branch(self, branch_id: int, segments: list[dict], kind: str, *,
                         dedupe_key: str | None = None, fallback: list[dict] | None = None) -> int:
@@ -150,6 +189,29 @@ class OutboxService:
             self._after_enqueue(branch_id)
         return queued
 
+    # people to tell to add the bot -------------------------------------------------------
+
+    async def _hinted_users(self) -> set[int]:
+        if self._hinted is None:
+            self._hinted = await self.repo.hinted_users()
+        return self._hinted
+
+    async def add_hint(self, user_id: int, kind: str) -> None:
+        """A private message of ``kind`` could not reach the person: their next command's reply
+        tells them, once, to add the bot (call inside the transaction that settles the row)."""
+        await self._hinted_users()
+        await self.repo.add_hint(user_id, kind, self.clock.timestamp())
+        self._hinted.add(user_id)
+
+    async def take_hint(self, user_id: int) -> str | None:
+        """The kind of a message that missed the person since they last heard, forgetting it;
+        None (without a database trip) for nearly everyone."""
+        if user_id not in await self._hinted_users():
+            return None
+        async with self.db.transaction():
+            kind = await self.repo.take_hint(user_id)
+        self._hinted.discard(user_id)
+        return kind
     def _after_enqueue(self, branch_id: int | None) -> None:
         """Once the row is committed (never for a rolled-back one): wake the dispatcher and
         check the branch's backlog."""

@@ -209,6 +209,13 @@ class OverdueQueued:
         return self.handlers + self.admins
 
 
+def problem_mention(user_id: int, problem_id: int, what: str) -> list[dict]:
+    """What the group sees when a 民情 notice cannot reach the person privately: an
+    @-mention and the command to look it up, never the problem's text."""
+    return [at_segment(user_id),
+            text_segment(f" {what}，请加我为好友后私聊发送 /民情 详情 #{problem_id} 查看。")]
+
+
 class ProblemService:
     def __init__(self, db: Database, settings: BranchConfig, clock: Clock,
                  branches: BranchService, points: PointsService,
@@ -709,6 +716,9 @@ class ProblemService:
             "自动办结": "已自动办结",
         }
         via = await self._group_of(p)
+        # a privately raised problem's text is a secret: friends only, and the group gets an
+        # @-mention that says nothing of it (domain/delivery.py)
+        kind = "problem_notice_private" if p.private else "problem_notice"
         queued = 0
         if (action == "解决" and in_group is not None and can_see_content(p, GROUP)
                 and p.reporter_id != actor_id):
@@ -723,8 +733,10 @@ class ProblemService:
         elif (action in reporter_msgs and p.reporter_id != actor_id
                 and await self.outbox.to_user(p.reporter_id,
                                               [text_segment(reporter_msgs[action])],
-                                              "problem_notice", via_group_id=via,
-                                              branch_id=p.branch_id)):
+                                              kind, via_group_id=via,
+                                              branch_id=p.branch_id,
+                                              fallback=problem_mention(p.reporter_id, p.id,
+                                                                       "你反映的问题有新进展"))):
             queued += 1
         if action in handler_msgs and p.handler_id is not None and p.handler_id != actor_id:
             member = await self.branches.member(p.branch_id, p.handler_id)
@@ -734,8 +746,10 @@ class ProblemService:
                     f"反映人：{reporter_for(p, viewer, names)}")
             if action in ("受理", "转办", "重开"):
                 text += f"\n处理后发送 /民情 解决 #{p.id} <说明>。"
-            if await self.outbox.to_user(p.handler_id, [text_segment(text)], "problem_notice",
-                                         via_group_id=via, branch_id=p.branch_id):
+            if await self.outbox.to_user(p.handler_id, [text_segment(text)], kind,
+                                         via_group_id=via, branch_id=p.branch_id,
+                                         fallback=problem_mention(p.handler_id, p.id,
+                                                                  "你处理的问题有新消息")):
                 queued += 1
         return queued
 
@@ -755,9 +769,12 @@ class ProblemService:
             text = (f"📮 新的私下反映：民情 #{problem.id} [{problem.category}]\n"
                     f"{problem.content}\n反映人：{reporter_for(problem, viewer, names)}\n"
                     f"请发送 /民情 受理 #{problem.id} @处理人 指派（群里操作不会显示内容）。")
-            if await self.outbox.to_user(member.user_id, [text_segment(text)], "problem_notice",
-                                         via_group_id=via, branch_id=problem.branch_id,
-                                         dedupe_key=f"problem-new:{problem.id}:{member.user_id}"):
+            if await self.outbox.to_user(member.user_id, [text_segment(text)],
+                                         "problem_new_private", via_group_id=via,
+                                         branch_id=problem.branch_id,
+                                         dedupe_key=f"problem-new:{problem.id}:{member.user_id}",
+                                         fallback=problem_mention(member.user_id, problem.id,
+                                                                  "有一条新的私下反映")):
                 queued += 1
         return queued
 

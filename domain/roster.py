@@ -1,9 +1,10 @@
 """Roster import and export: the secretary's spreadsheet (姓名, QQ, 身份, 楼层, 宿舍, 职务).
 
-A file is read into a table (``read_table``), checked row by row (``parse_roster``) and compared
-with the branch's profiles (``RosterService.preview``). ``RosterService.apply`` writes the whole
-file in ONE transaction: when any row is refused nothing is written, unless the caller asks to
-skip the refused rows; a failure half-way rolls every row back.
+A file is read into a table (in a worker process with limits, ``domain/spreadsheet.py``),
+checked row by row (``parse_roster``) and compared with the branch's profiles
+(``RosterService.preview``). ``RosterService.apply`` writes the whole file in ONE transaction:
+when any row is refused nothing is written, unless the caller asks to skip the refused rows; a
+failure half-way rolls every row back.
 
 Rules: columns are found by their header, in any order (a title row above the header is fine);
 姓名 and QQ are required. Floors and dorms are written as ``/登记`` writes them (``3`` →
@@ -24,13 +25,18 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 from config import IDENTITIES, BranchConfig
 from domain.clock import Clock
 from domain.errors import DomainError
 from domain.floors import normalize_dorm, normalize_floor
 from domain.models import Member
+from domain.spreadsheet import (
+    HEADER_SCAN_ROWS,
+    RosterError,
+    Table,
+    read_table_isolated,
+)
 from domain.text import clean_text
 from storage.database import Database
 from storage.roster import RosterRepository, RosterWrite
@@ -54,11 +60,7 @@ NOT_A_STAGE = "群众"
 _NO_POST = {"", "无", "-", "—", "成员", "党员", "普通党员", "群众"}
 _POST_SPLIT = re.compile(r"[、,，/;；\s]+")
 _QQ = re.compile(r"^[1-9]\d{4,11}$")
-HEADER_SCAN_ROWS = 10  # a title or notes may stand above the header row
-
-
-class RosterError(DomainError):
-    """The file as a whole cannot be read (format, header, size)."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel reads as a formula in a CSV
 
 
 class RosterRefused(DomainError):
@@ -67,82 +69,6 @@ class RosterRefused(DomainError):
     def __init__(self, plan: RosterPlan) -> None:
         super().__init__(f"名册有 {len(plan.refused)} 行被拒绝，没有导入任何一行。")
         self.plan = plan
-
-
-Table = list[tuple[int, list[str]]]  # (line number in the file, cells as text)
-
-
-# -- reading files --------------------------------------------------------------------------
-
-
-def read_table(data: bytes, filename: str) -> Table:
-    """The rows of an .xlsx or .csv file (UTF-8 with or without BOM, or GBK as Excel writes)."""
-    lower = filename.lower()
-    if lower.endswith(".xlsx"):
-        return _read_xlsx(data)
-    if lower.endswith(".csv"):
-        return _read_csv(data)
-    if lower.endswith((".xls", ".et", ".numbers", ".ods")):
-        raise RosterError("不支持这种表格格式，请在 Excel/WPS 里“另存为” .xlsx 或 .csv 后再导入。")
-    raise RosterError("名册须是 .xlsx 或 .csv 文件。")
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel keeps a typed QQ number as 123456789.0
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(data: bytes) -> Table:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # zip or XML errors: not a workbook
-        raise RosterError("无法读取这个 .xlsx 文件，请确认它是 Excel 表格。") from exc
-    try:
-        ws = wb.worksheets[0]
-        return [(n, [_cell_text(v) for v in row])
-                for n, row in enumerate(ws.iter_rows(values_only=True), start=1)]
-    finally:
-        wb.close()
-
-
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) first, then GB18030 (a superset of the GBK Excel writes)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise RosterError("无法识别 CSV 文件的编码，请另存为 UTF-8 或 .xlsx。") from exc
-
-
-def _read_csv(data: bytes) -> Table:
-    text = decode_csv(data)
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t，")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    rows: Table = []
-    try:
-        for cells in reader:
-            rows.append((reader.line_num, cells))
-    except csv.Error as exc:
-        raise RosterError(f"CSV 第 {reader.line_num} 行格式有误：{exc}") from exc
-    return rows
 
 
 # -- checking rows --------------------------------------------------------------------------
@@ -220,7 +146,8 @@ def parse_roster(table: Table, settings: BranchConfig) -> ParsedRoster:
 
     def cell(cells: list[str], key: str) -> str:
         c = columns.get(key)
-        return clean_text(cells[c]).strip() if c is not None and c < len(cells) else ""
+        return (clean_text(from_csv_cell(cells[c])).strip() if c is not None and c < len(cells)
+                else "")
 
     def qq_of(cells: list[str]) -> str:  # full-width digits folded, as floors and dorms are
         qq = re.sub(r"\s", "", unicodedata.normalize("NFKC", cell(cells, "qq")))
@@ -422,8 +349,13 @@ class RosterService:
         self.clock = clock
         self.repo = RosterRepository(db)
 
-    def parse(self, data: bytes, filename: str) -> ParsedRoster:
-        return parse_roster(read_table(data, filename), self.settings)
+    async def parse(self, data: bytes, filename: str) -> ParsedRoster:
+        """Read and check a roster file, in a worker process with the settings' limits."""
+        settings = self.settings
+        table = await read_table_isolated(data, filename, settings.roster_max_rows,
+                                          settings.roster_parse_seconds,
+                                          settings.roster_parse_memory_mb)
+        return parse_roster(table, settings)
 
     async def _require_branch(self, branch_id: int) -> None:
         if not await self.repo.branch_exists(branch_id):
@@ -464,8 +396,20 @@ class RosterService:
 
 
 def csv_bytes(rows: list[list[str]]) -> bytes:
-    """CSV as Excel opens it without asking: UTF-8 with a BOM, CRLF line ends."""
+    """CSV as Excel opens it without asking: UTF-8 with a BOM, CRLF line ends, every cell
+    text (``csv_cell``), as the .xlsx export writes every cell as a string."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(rows)
+    writer.writerows([[csv_cell(value) for value in row] for row in rows])
     return out.getvalue().encode("utf-8-sig")
+
+
+def csv_cell(value: str) -> str:
+    """A cell Excel shows as text: one starting as a formula would (=, +, -, @, tab, CR) gets
+    an apostrophe in front, which the import takes off again (``from_csv_cell``)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def from_csv_cell(value: str) -> str:
+    """The cell as written before ``csv_cell`` guarded it."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import BranchConfig
+from domain.accounts import Accounts
 from domain.activities import ActivityService
 from domain.branches import BranchService
 from domain.clock import Clock, clock_for
@@ -45,6 +46,7 @@ class Services:
     problems: ProblemService
     polls: PollService
     surveys: SurveyService
+    accounts: Accounts
     dashboard: DashboardService
     posts: PostService
     tasks: TaskService
@@ -94,4 +96,6 @@ async def open_services(settings: BranchConfig, clock: Clock | None = None,
                     reports=reports, problems=problems, overview=overview,
                     guard=guard, polls=polls, surveys=surveys, posts=posts,
                     tasks=tasks, dashboard=DashboardService(db, settings, clock, branches),
-                    lectures=lectures, exemplars=exemplars)
+                    lectures=lectures, exemplars=exemplars,
+                    accounts=Accounts(settings.risk_failures, settings.risk_pause_seconds,
+                                      settings.risk_pause_max_seconds))

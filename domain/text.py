@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from domain.errors import DomainError
@@ -13,6 +14,11 @@ _INVISIBLE = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 _KEEP_CONTROLS = frozenset("\n\t")
+# Stands for a word that had nothing visible in it (``clean_words``). A Unicode noncharacter
+# (for a program's internal use, never text); ``clean_text`` removes any a person types.
+EMPTY_WORD = "\ufdd0"
+_NONCHARACTERS = range(0xFDD0, 0xFDF0)
+_WORDS = re.compile(r"(\S+)")
 
 
 def clean_text(text: str) -> str:
@@ -23,6 +29,7 @@ def clean_text(text: str) -> str:
     kept = "".join(
         c for c in text
         if c not in _INVISIBLE and not 0xD800 <= ord(c) <= 0xDFFF
+        and ord(c) not in _NONCHARACTERS
         and (c in _KEEP_CONTROLS or unicodedata.category(c) != "Cc")
     )
     kept = unicodedata.normalize("NFC", kept)
@@ -56,6 +63,22 @@ def require_text(text: str | None, limit: int, what: str, *, min_length: int = 1
 def optional_text(text: str | None, limit: int, what: str) -> str | None:
     cleaned = (text or "").strip()
     return require_text(cleaned, limit, what) if cleaned else None
+
+
+def clean_words(text: str) -> str:
+    """``clean_text`` word by word, keeping the spacing: a word with nothing visible left
+    becomes ``EMPTY_WORD``, so it still counts as an argument (``/登记 <零宽字符> 3楼`` gives
+    an empty name and the floor 3楼, never the name "3楼")."""
+    if text.isascii() and text.isprintable():
+        return text
+    parts = _WORDS.split(text)  # spacing at the even places, the words at the odd ones
+    for i, part in enumerate(parts):
+        if i % 2:
+            parts[i] = clean_text(part) or EMPTY_WORD
+        else:  # control characters that count as spacing (\x1c…) become plain spaces
+            parts[i] = "".join(c if c in _KEEP_CONTROLS or unicodedata.category(c) != "Cc"
+                               else " " for c in part)
+    return "".join(parts)
 
 
 def term_name_for(year: int, month: int) -> str:

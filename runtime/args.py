@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from nonebot.adapters.onebot.v11 import Message
 
+from domain.text import EMPTY_WORD
+
 _QQ = re.compile(r"^@?(\d{5,12})$")
 _ID = re.compile(r"^[#＃]?(\d{1,9})$")
 _INT = re.compile(r"^[+\-]?\d{1,9}$")
@@ -21,7 +23,8 @@ Token = str | Mention
 
 
 def tokenize(message: Message) -> list[Token]:
-    """Words split on white space, with each @-mention as one ``Mention`` token."""
+    """Words split on white space, with each @-mention as one ``Mention`` token; a word that
+    had nothing visible in it is an empty string (it still counts)."""
     tokens: list[Token] = []
     for seg in message:
         if seg.type == "at":
@@ -29,12 +32,26 @@ def tokenize(message: Message) -> list[Token]:
             # @全体成员 (qq=all) is kept as a word, so it is never taken for a person
             tokens.append(Mention(int(qq)) if qq.isdigit() else f"@{qq}")
         elif seg.type == "text":
-            tokens.extend(seg.data.get("text", "").split())
+            tokens.extend("" if w == EMPTY_WORD else w for w in seg.data.get("text", "").split())
     return tokens
 
 
 def plain_text(message: Message) -> str:
     """The text of a message with @-mentions written as ``@QQ`` (images dropped), stripped."""
+    return _text_of(message).replace(EMPTY_WORD, "").strip()
+
+
+def rest_text(message: Message, skip_words: int) -> str:
+    """The text after the first ``skip_words`` words (an emptied word counts), keeping its
+    inner spacing."""
+    text = _text_of(message)
+    for _ in range(skip_words):
+        parts = text.split(maxsplit=1)
+        text = parts[1] if len(parts) > 1 else ""
+    return text.replace(EMPTY_WORD, "").strip()
+
+
+def _text_of(message: Message) -> str:
     parts = []
     for seg in message:
         if seg.type == "text":
@@ -42,15 +59,6 @@ def plain_text(message: Message) -> str:
         elif seg.type == "at":
             parts.append(f"@{seg.data.get('qq', '')} ")
     return "".join(parts).strip()
-
-
-def rest_text(message: Message, skip_words: int) -> str:
-    """The text after the first ``skip_words`` words, keeping its inner spacing."""
-    text = plain_text(message)
-    for _ in range(skip_words):
-        parts = text.split(maxsplit=1)
-        text = parts[1] if len(parts) > 1 else ""
-    return text.strip()
 
 
 def text_after_command(text: str, starts: tuple[str, ...], names: tuple[str, ...]) -> str:

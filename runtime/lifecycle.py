@@ -43,6 +43,18 @@ def uninstall() -> None:
     _services = None
 
 
+def wake_outbox() -> None:
+    """Something changed that may let queued messages go (an account connected, unmuted…)."""
+    if _dispatcher is not None:
+        _dispatcher.wake()
+
+
+def account_gone(self_id: int) -> None:
+    """An account's connection closed: its send in flight is settled at once."""
+    if _dispatcher is not None:
+        _dispatcher.account_gone(self_id)
+
+
 def on_ready(func: Callable[[Services], Awaitable[None]]):
     """Register start-up work that needs the database (re-arming jobs…), in load order."""
     _ready.append(func)

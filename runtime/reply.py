@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot, Event, Message, MessageSegment
 
+from domain.delivery import Failure, classify
 from domain.text import paginate, shorten
 from runtime.charts import NoFont
 
@@ -26,19 +27,46 @@ def mention(user_id: int, content: str) -> Message:
 
 
 
-async def send_private(bot: Bot, user_id: int, group_id: int | None, content: str) -> bool:
-    """Private message; through the group (temp session) for non-friends. False if it failed."""
-    params = {"user_id": user_id, "message": text(content)}
-    if group_id:
-        params["group_id"] = group_id
-    try:
-        await bot.call_api("send_private_msg", **params)
-    except Exception as exc:
-        logger.warning(f"private message to {user_id} failed: {exc}")
-        return False
-    return True
+async def send_private(bot: Bot, user_id: int, group_id: int | None, content: str,
+                       kind: str = "private_list") -> bool:
+    """A secret (a code, a link, names…) to one person, privately, as the delivery policy says
+    (``domain/delivery.py``): only to a friend, through an account they are a friend of, and
+    never with a ``group_id`` (a QQ side may post that into the group). ``group_id`` is where
+    the request came from (for the log). False when it could not be delivered: the person is
+    then told, on their next command, to add the bot; the caller tells the sender now."""
+    from runtime import lifecycle
+    from runtime.outbox import connected_bots, error_text
 
-
+    svc = lifecycle.services()
+    accounts = svc.accounts
+    bots = connected_bots() or {int(bot.self_id): bot}
+    now = svc.clock.timestamp()
+    accounts.sync(bots.keys(), now)
+    order = [a.self_id for a in accounts.for_friend(user_id, now) if a.self_id in bots]
+    if int(bot.self_id) in order:  # the account the person talks to, first
+        order.remove(int(bot.self_id))
+        order.insert(0, int(bot.self_id))
+    for self_id in order:
+        try:
+            await bots[self_id].call_api("send_private_msg", user_id=user_id,
+                                         message=text(content))
+        except Exception as exc:
+            error, retcode = error_text(exc)
+            failure = classify(error, retcode, "private")
+            account = accounts.get(self_id)
+            if failure in (Failure.NOT_FRIEND, Failure.TIMEOUT) and \
+                    account.is_friend(user_id) is not True:
+                accounts.not_a_friend(self_id, user_id)
+            logger.warning(f"{kind} to {user_id} via {self_id} failed ({failure.value}: "
+                           f"{error[:160]})")
+            continue
+        accounts.sent(self_id, svc.clock.timestamp())
+        return True
+    async with svc.db.transaction():
+        await svc.outbox.add_hint(user_id, kind)
+    where = f" (asked in group {group_id})" if group_id else ""
+    logger.info(f"{kind} to {user_id} not delivered: not a friend of any account{where}")
+    return False
 NO_FONT_NOTE = "（没有可用的中文字体，暂时不能生成图片，先发文字版。）"
 REFUSED_NOTE = "（QQ 端没有接受图片，改发文字版。）"
 
@@ -57,8 +85,10 @@ async def send_picture(bot: Bot, event: Event, draw: Callable[[], Awaitable[byte
         png = await draw()
     except NoFont:
         return NO_FONT_NOTE
+    from runtime.replies import reply_gate  # paced like every reply in a group
+
     try:
-        await bot.send(event, image(png))
+        await reply_gate.send(bot, event, image(png))
     except Exception as exc:
         logger.warning(f"picture of {len(png)} bytes refused by the QQ side ({exc}); "
                        "sending the text")

@@ -25,6 +25,12 @@ ROSTER_SUFFIXES = (".xlsx", ".csv")
 DOWNLOAD_TIMEOUT_SECONDS = 30
 NO_FILE_API = ("QQ 端不支持读取群文件。请把名册交给管理服务器的同学，用命令导入："
                "python -m tools.roster import 名册.xlsx --branch {branch}")
+# NapCat lists 50 root files unless asked for more (README, "QQ sides")
+ROOT_FILE_COUNT = 1000
+NOT_READABLE = ("QQ 端把群文件「{name}」存在它自己的磁盘上，机器人读不到。请任选其一：在 NapCat 的 "
+                "OneBot 设置里打开 enableLocalFile2Url；或让 QQ 端与机器人共享数据目录并设置 "
+                "ONEBOT_SHARES_FILESYSTEM=true；或在服务器上用命令导入："
+                "python -m tools.roster import 名册.xlsx --branch {branch}")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ async def latest_roster_file(bot: Bot, group_id: int, branch_id: int,
                              wanted: str | None = None) -> GroupFile:
     """The newest .xlsx/.csv in the group's root folder (or the one named ``wanted``)."""
     try:
-        listing = await bot.call_api("get_group_root_files", group_id=group_id)
+        listing = await bot.call_api("get_group_root_files", group_id=group_id,
+                                     file_count=ROOT_FILE_COUNT)
     except Exception as exc:
         logger.info(f"get_group_root_files failed in {group_id}: {exc}")
         raise DomainError(NO_FILE_API.format(branch=branch_id)) from exc
@@ -94,8 +101,15 @@ async def download_group_file(bot: Bot, group_id: int, found: GroupFile, max_byt
                 return data
     if not answers:
         raise DomainError(NO_FILE_API.format(branch=branch_id))
+    if any(_local_path(a) for a in answers):  # a path on the QQ side's disk, not ours
+        raise DomainError(NOT_READABLE.format(name=found.name, branch=branch_id))
     raise DomainError(f"无法下载群文件「{found.name}」，请稍后再试，或在服务器上用 "
                       f"python -m tools.roster import 导入。")
+
+
+def _local_path(answer: dict) -> bool:
+    where = str(answer.get("file") or answer.get("url") or "")
+    return bool(where) and not where.startswith(("http://", "https://", "base64://"))
 
 
 def _too_big(max_bytes: int) -> str:
@@ -144,35 +158,24 @@ class PendingImport:
 
 class PendingImports:
     """Previewed group imports waiting for ``/成员 导入 确认``, one per group (in memory: a
-    restart forgets them, and the preview is simply asked for again)."""
+    restart forgets them, and the preview is simply asked for again). Each holds its file, so
+    expired ones are dropped whenever another is added, and at most ``MAX_PENDING`` are kept."""
+
+    MAX_PENDING = 100
 
     def __init__(self) -> None:
         self._by_group: dict[int, PendingImport] = {}
 
-    def put(self, group_id: int, pending: PendingImport) -> None:
-        self._by_group[group_id] = pending
+    def put(self, group_id: int, pending: PendingImport, now: float) -> None:
+        waiting = {g: p for g, p in self._by_group.items() if p.expires_at >= now}
+        waiting.pop(group_id, None)
+        while len(waiting) >= self.MAX_PENDING:
+            waiting.pop(next(iter(waiting)))  # the oldest preview
+        waiting[group_id] = pending
+        self._by_group = waiting
 
     def take(self, group_id: int, branch_id: int, now: float) -> PendingImport | None:
         pending = self._by_group.pop(group_id, None)
         if pending is None or pending.branch_id != branch_id or pending.expires_at < now:
             return None
         return pending
-
-
-async def upload_to_chat(bot: Bot, group_id: int | None, user_id: int, path: Path,
-                         name: str) -> str | None:
-    """Upload to the group's files, else privately; where it went, or None."""
-    encoded = "base64://" + base64.b64encode(path.read_bytes()).decode("ascii")
-    attempts = []
-    if group_id is not None:
-        attempts += [("群文件", "upload_group_file", {"group_id": group_id}, encoded),
-                     ("群文件", "upload_group_file", {"group_id": group_id}, str(path))]
-    attempts.append(("私聊文件", "upload_private_file", {"user_id": user_id}, encoded))
-    for where, action, target, file in attempts:
-        try:
-            await bot.call_api(action, **target, file=file, name=name)
-        except Exception as exc:
-            logger.warning(f"{action} failed: {exc}")
-            continue
-        return where
-    return None

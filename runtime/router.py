@@ -21,18 +21,30 @@ from typing import Any
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegment
 
+from domain.delivery import friend_hint
 from domain.errors import DomainError
 from domain.guard import Verdict, event_key
-from domain.text import clean_text
+from domain.text import clean_text, clean_words
 from runtime import lifecycle
 from runtime.args import Token, branch_word, plain_text, rest_text, tokenize
-from runtime.context import FAILURE_NOTICE, GROUP_ONLY, NOT_SET_UP, Ctx, command_context
+from runtime.context import (
+    FAILURE_NOTICE,
+    GROUP_ONLY,
+    NOT_SET_UP,
+    Ctx,
+    command_context,
+    group_role,
+)
+from runtime.metrics import timed
+from runtime.replies import reply_gate
 from runtime.reply import text
 from storage.database import DuplicateEvent, EventKey, acting_on
 
 COMMAND_STARTS = ("/", "／")
 SQLITE_MAX_INT = 2**63 - 1
+MAX_CONVERSATIONS = 10_000  # conversations in progress kept at once (expired ones dropped)
 TOO_FAST = "你发得太快了，请稍等一会儿再发。"
+MAX_TOLD_STRANGERS = 10_000
 Reply = Message | str | list[str] | None
 Handler = Callable[["Call"], Awaitable[Reply]]
 
@@ -68,6 +80,7 @@ class Sub:
     default: bool = False
     setup: bool = False  # also in a group that is not set up as a branch yet
     creates: bool = False  # creates a record: counts against the daily per-person limit
+    secret: bool = False  # its reply is secret: never given to someone not the bot's friend
     anyone: bool = False  # open to everyone although the command is admin-only (/成员 特长)
 
     @property
@@ -132,7 +145,23 @@ class Call:
     async def send(self, reply: Reply) -> None:
         """An extra reply before the handler's final one."""
         for message in as_messages(reply):
-            await self.bot.send(self.event, message)
+            await reply_gate.send(self.bot, self.event, message)
+
+    async def recall(self) -> bool:
+        """Recall the command's own message in a group, where the bot is a group owner or
+        admin (a check-in code, a note on a private problem); True if it was recalled."""
+        if self.ctx.group_id is None:
+            return False
+        role = await group_role(self.bot, self.ctx.svc, self.ctx.group_id, int(self.bot.self_id),
+                                None)
+        if role not in ("owner", "admin"):
+            return False
+        try:
+            await self.bot.call_api("delete_msg", message_id=self.event.message_id)
+        except Exception as exc:
+            logger.warning(f"message {self.event.message_id} not recalled: {exc}")
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -164,6 +193,7 @@ class Router:
         self.commands: dict[str, Command] = {}
         self._longest = 0
         self.conversations: dict[tuple[int, int | None], Conversation] = {}
+        self.told_strangers: set[int] = set()  # told in a temp session to add the bot
         self._next_prune = 0.0  # when old keys of events acted on are next deleted
 
     def register(self, feature: str, commands: Iterable[Command]) -> None:
@@ -213,6 +243,8 @@ class Router:
         svc = lifecycle.services()
         guard = svc.guard
         now = svc.clock.now().timestamp()
+        if event.message_type == "group":  # the account that delivered it is in that group
+            svc.accounts.joined(int(event.self_id), int(event.group_id))
         if not guard.seen.first_time(key_of(event), now):
             logger.info(f"duplicate event {event.message_id} from {event.user_id} ignored")
             return None
@@ -227,7 +259,15 @@ class Router:
         return self.conversations.get(_chat_key(event))
 
     def start_conversation(self, event: MessageEvent, conversation: Conversation) -> None:
-        self.conversations[_chat_key(event)] = conversation
+        """Start (or replace) this person's conversation in this chat. Expired conversations
+        of anyone are dropped here, and the oldest beyond ``MAX_CONVERSATIONS``."""
+        now = lifecycle.services().clock.now().timestamp()
+        live = {k: c for k, c in self.conversations.items() if c.expires_at >= now}
+        live.pop(_chat_key(event), None)
+        while len(live) >= MAX_CONVERSATIONS:
+            live.pop(next(iter(live)))
+        live[_chat_key(event)] = conversation
+        self.conversations = live
 
     def end_conversation(self, event: MessageEvent) -> None:
         self.conversations.pop(_chat_key(event), None)
@@ -241,12 +281,14 @@ class Router:
         the replies when the command wrote nothing, so a re-delivery is recognised after a
         restart too; a key found already written means the command ran before: silence.
         """
-        with acting_on(self._pending_key(event)) as pending:
-            await self._dispatch(bot, event, route)
+        with acting_on(self._pending_key(event)) as pending, timed(event, route) as run:
+            run.outcome = await self._dispatch(bot, event, route)
         await self._remember(pending)
 
-    async def _dispatch(self, bot: Bot, event: MessageEvent, route: Route) -> None:
+    async def _dispatch(self, bot: Bot, event: MessageEvent, route: Route) -> str:
+        """Answer the command; returns its outcome: ok, usage, refused, error or duplicate."""
         command = route.command
+        outcome = "ok"
         sub: Sub | None = None
         fell_through = False
         try:
@@ -270,6 +312,8 @@ class Router:
                 raise DomainError(GROUP_ONLY if ctx.group_id is None else NOT_SET_UP)
             if (command.admin and not sub.anyone) or sub.admin:
                 await ctx.require_admin()
+            if sub.secret and not_a_friend(event):
+                raise DomainError(secret_refused(int(event.self_id), command, sub))
             if sub.creates:
                 day = ctx.svc.clock.now().strftime("%Y-%m-%d")
                 if not ctx.svc.guard.quota.take(ctx.user_id, day):
@@ -285,19 +329,45 @@ class Router:
         except DuplicateEvent:
             logger.info(f"event {event.message_id} from {event.user_id} was acted on before "
                         "(a re-delivery after a restart): ignored")
-            return
+            return "duplicate"
         except Usage as exc:
-            reply = usage_reply(command, None if fell_through else sub, exc.detail)
+            outcome, reply = "usage", usage_reply(command, None if fell_through else sub,
+                                                  exc.detail)
         except DomainError as exc:
-            reply = str(exc)
+            outcome, reply = "refused", str(exc)
         except Exception as exc:
             logger.opt(exception=exc).error(f"command /{command.name} failed")
-            reply = FAILURE_NOTICE
+            outcome, reply = "error", FAILURE_NOTICE
+        await self.reply(bot, event, reply, f"/{command.name}")
+        return outcome
+
+    async def reply(self, bot: Bot, event: MessageEvent, reply: Reply, what: str) -> None:
+        """Send a command's reply (paced and merged in a group), with the one-time note to
+        add the bot when a private message has missed this person."""
+        messages = as_messages(reply)
+        user_id = int(event.user_id)
         try:
-            for message in as_messages(reply):
-                await bot.send(event, message)
+            kind = await lifecycle.services().outbox.take_hint(user_id)
         except Exception as exc:
-            logger.opt(exception=exc).warning(f"reply to /{command.name} not sent")
+            logger.opt(exception=exc).warning("friend hint not read")
+            kind = None
+        if kind is None and user_id not in self.told_strangers and not_a_friend(event):
+            # a temporary session: once per run, say that secrets need friendship
+            kind = "temp_session"
+            if len(self.told_strangers) >= MAX_TOLD_STRANGERS:
+                self.told_strangers.clear()
+            self.told_strangers.add(user_id)
+        if kind is not None:
+            note = friend_hint(int(event.self_id), kind)
+            if messages and all(seg.type == "text" for seg in messages[-1]):
+                messages[-1] = messages[-1] + MessageSegment.text("\n" + note)
+            else:
+                messages.append(text(note))
+        try:
+            for message in messages:
+                await reply_gate.send(bot, event, message)
+        except Exception as exc:
+            logger.opt(exception=exc).warning(f"reply to {what} not sent")
 
     def _pending_key(self, event: MessageEvent) -> EventKey:
         return EventKey(key_of(event), int(lifecycle.services().clock.timestamp()))
@@ -334,7 +404,7 @@ class Router:
         except Exception as exc:
             self.end_conversation(event)
             logger.opt(exception=exc).error("conversation failed")
-            await bot.send(event, text(FAILURE_NOTICE))
+            await reply_gate.send(bot, event, text(FAILURE_NOTICE))
 
 
 def resolve(command: Command, arg: Message) -> tuple[Sub | None, Message, list[Token], bool]:
@@ -372,15 +442,16 @@ def _joins(name: str, after: str) -> bool:
 
 def _argument(after: str, message: Message) -> Message:
     """The command's argument, with user text cleaned (control and bidi characters, lone
-    surrogates) before any handler sees it."""
+    surrogates) word by word before any handler sees it: a word of invisible characters stays
+    a word, an empty one (``EMPTY_WORD``)."""
     arg = Message()
-    after = clean_text(after).lstrip()
+    after = clean_words(after).lstrip()
     if after:
         arg.append(MessageSegment.text(after))
     for seg in message[1:]:
         if seg.type == "text":
-            cleaned = clean_text(seg.data.get("text", ""))
-            if cleaned:
+            cleaned = clean_words(seg.data.get("text", ""))
+            if cleaned.strip():
                 arg.append(MessageSegment.text(cleaned))
         else:
             arg.append(seg)
@@ -391,7 +462,8 @@ def key_of(event: MessageEvent) -> bytes:
     """The event's identity for the duplicate filter (``domain.guard.event_key``): what was
     typed is the message as the QQ side sent it (before the adapter strips an @ of the bot),
     so it is the same whichever of the bot's accounts received it."""
-    return event_key(group_id=getattr(event, "group_id", None), user_id=int(event.user_id),
+    group = getattr(event, "group_id", None) if event.message_type == "group" else None
+    return event_key(group_id=group, user_id=int(event.user_id),
                      event_time=int(event.time), content=plain_text(event.original_message),
                      self_id=int(event.self_id), message_id=int(event.message_id))
 
@@ -419,8 +491,28 @@ def _drop_first_word(arg: Message) -> Message:
     return rest
 
 
+def not_a_friend(event: MessageEvent) -> bool:
+    """A private message from someone who is not the receiving account's friend: a temporary
+    session (``sub_type`` "group" on NapCat, LLOneBot and Lagrange), or a person the account's
+    friend list does not hold."""
+    if event.message_type != "private":
+        return False
+    if getattr(event, "sub_type", "") == "group":  # NapCat also puts a group_id on these
+        return True
+    account = lifecycle.services().accounts.get(int(event.self_id))
+    return account.is_friend(int(event.user_id)) is False
+
+
+def secret_refused(self_id: int, command: Command, sub: Sub) -> str:
+    words = f"/{command.name}" + (f" {sub.name}" if sub.name else "")
+    return (f"这条命令的回复只能私聊发给好友。请先加我（QQ {self_id}）为好友，"
+            f"再私聊发送 {words}。")
+
+
 def _chat_key(event: MessageEvent) -> tuple[int, int | None]:
-    return int(event.user_id), getattr(event, "group_id", None)
+    # a temporary session's event carries a group_id too (NapCat): it is still a private chat
+    group = getattr(event, "group_id", None) if event.message_type == "group" else None
+    return int(event.user_id), group
 
 
 router = Router()

@@ -231,7 +231,8 @@ class DatabaseLock:
     """
 
     def __init__(self, db_path: str | Path) -> None:
-        self.path = Path(f"{db_path}.lock")
+        # the real file's lock, whatever name (a symbolic link, a relative path) it is given by
+        self.path = Path(f"{Path(db_path).resolve()}.lock")
         self._fd: int | None = None
 
     def acquire(self) -> bool:

@@ -64,6 +64,10 @@ class BranchRepository:
         )
         return [r[0] for r in rows]
 
+    async def all_groups(self) -> set[int]:
+        """Every group bound to a branch."""
+        return {r[0] for r in await self.db.fetchall("SELECT group_id FROM branch_groups")}
+
     async def all_branch_ids(self) -> list[int]:
         return [r[0] for r in await self.db.fetchall("SELECT id FROM branches ORDER BY id")]
 

@@ -100,6 +100,11 @@ class MemberRepository:
         sql += " ORDER BY floor IS NULL, floor, dorm IS NULL, dorm, name, user_id"
         return [_member(r) for r in await self.db.fetchall(sql, params)]
 
+    async def active_anywhere(self, user_id: int) -> bool:
+        """Whether the person has an active profile in any branch."""
+        return await self.db.fetchval(
+            "SELECT 1 FROM members WHERE user_id = ? AND active = 1 LIMIT 1", (user_id,)) == 1
+
     async def names(self, branch_id: int, user_ids: list[int]) -> dict[int, str]:
         """Display names of those with a profile (removed ones included)."""
         if not user_ids:

@@ -20,7 +20,10 @@ class OutboxMessage:
     kind: str
     attempts: int
     next_attempt_at: float
-    fallback_segments: list[dict] | None = None  # sent to the group if this send fails
+    fallback_segments: list[dict] | None = None  # told to the group if a private send fails
+    attempted_by: int | None = None  # the account of the latest attempt
+    first_attempt_at: float | None = None
+    unconfirmed: bool = False  # the latest attempt's outcome is unknown (timeout, kill)
 
     @property
     def target_key(self) -> str:
@@ -32,7 +35,7 @@ class OutboxMessage:
 
 
 _COLUMNS = ("id, branch_id, target_type, target_id, via_group_id, segments, kind, attempts, "
-            "next_attempt_at, fallback_segments")
+            "next_attempt_at, fallback_segments, attempted_by, first_attempt_at, unconfirmed")
 _O_COLUMNS = ", ".join(f"o.{c}" for c in _COLUMNS.split(", "))
 
 
@@ -41,6 +44,7 @@ def _message(row) -> OutboxMessage:
     data["segments"] = json.loads(data["segments"])
     if data.get("fallback_segments"):
         data["fallback_segments"] = json.loads(data["fallback_segments"])
+    data["unconfirmed"] = bool(data["unconfirmed"])
     return OutboxMessage(**data)
 
 
@@ -67,6 +71,30 @@ class OutboxRepository:
                 return None
             raise
         return cur.lastrowid
+
+    async def add_mention(self, group_id: int, kind: str, mention: dict, text: str,
+                          most: int) -> bool:
+        """Add ``mention`` to a waiting, never-attempted ``kind`` message to the group whose
+        segments are @-mentions then ``text``; False when there is none with room."""
+        rows = await self.db.fetchall(
+            "SELECT id, segments FROM outbox WHERE state = 'pending' AND attempted_at IS NULL "
+            "AND target_type = 'group' AND target_id = ? AND kind = ? ORDER BY id DESC LIMIT 5",
+            (group_id, kind))
+        for row in rows:
+            segments = json.loads(row[1])
+            mentions = [s for s in segments if s["type"] == "at"]
+            if (segments[-1] != {"type": "text", "data": {"text": text}}
+                    or len(mentions) != len(segments) - 1 or len(mentions) >= most):
+                continue
+            if mention in mentions:
+                return True
+            cur = await self.db.execute(
+                "UPDATE outbox SET segments = ? WHERE id = ? AND state = 'pending' "
+                "AND attempted_at IS NULL",
+                (json.dumps([*mentions, mention, segments[-1]], ensure_ascii=False), row[0]))
+            if cur.rowcount == 1:
+                return True
+        return False
 
     async def due(self, now: float, limit: int = 200) -> list[OutboxMessage]:
         """The oldest ``limit`` due rows over all targets (tools and tests; not for picking)."""
@@ -109,8 +137,11 @@ class OutboxRepository:
             "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
         )
 
-    async def mark_attempt(self, message_id: int, now: float) -> OutboxMessage | None:
-        """Stamp the start of a send attempt (before the API call), for the pacing window.
+    async def mark_attempt(self, message_id: int, now: float,
+                           self_id: int) -> OutboxMessage | None:
+        """Stamp the start of a send attempt through account ``self_id`` (before the API call),
+        for the pacing window and the history check (the attempt is unconfirmed until its
+        answer).
 
         Returns the row as committed, or None when it is no longer pending. The dispatcher
         shares the connection, so it may have read a row of a transaction still open in
@@ -118,42 +149,79 @@ class OutboxRepository:
         back, and a rolled-back row (or a number given again since) must not be sent.
         """
         row = await self.db.fetchone(
-            f"UPDATE outbox SET attempted_at = ? WHERE id = ? AND state = 'pending' "
-            f"RETURNING {_COLUMNS}", (now, message_id))
+            "UPDATE outbox SET attempted_at = ?, attempted_by = ?, unconfirmed = 1, "
+            "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND state = 'pending' "
+            f"RETURNING {_COLUMNS}", (now, self_id, now, message_id))
         return None if row is None else _message(row)
 
-    async def mark_sent(self, message_id: int, now: float) -> None:
+    async def mark_sent(self, message_id: int, now: float, self_id: int | None = None) -> None:
         await self.db.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-            (now, message_id),
+            "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, unconfirmed = 0, "
+            "attempts = attempts + 1 WHERE id = ?",
+            (now, self_id, message_id),
         )
 
-    async def mark_retry(self, message_id: int, error: str, next_at: float) -> None:
+    async def mark_retry(self, message_id: int, error: str, next_at: float, *,
+                         unconfirmed: bool = False, count: bool = True) -> None:
+        """Try again at ``next_at``; ``unconfirmed``: the attempt may have gone out (look in
+        the history first); ``count`` False: a re-route that spends no retry."""
         await self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-            "WHERE id = ?",
-            (error[:500], next_at, message_id),
+            "UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, "
+            "unconfirmed = ? WHERE id = ?",
+            (1 if count else 0, error[:500], next_at, int(unconfirmed), message_id),
         )
 
-    async def mark_failed(self, message_id: int, error: str) -> None:
+    async def mark_failed(self, message_id: int, error: str, outcome: str = "gave_up") -> None:
+        """The row ends unsent: ``outcome`` says how (fallback, hinted, gave_up)."""
         await self.db.execute(
-            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? "
-            "WHERE id = ?",
-            (error[:500], message_id),
+            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, "
+            "outcome = ?, unconfirmed = 0 WHERE id = ?",
+            (error[:500], outcome, message_id),
         )
 
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT state, COUNT(*) FROM outbox GROUP BY state")
         return {r[0]: r[1] for r in rows}
 
-    async def recent_attempts(self, since: float) -> list[tuple[str, float]]:
-        """(target key, attempt time) of every send attempt started at or after ``since``."""
+    async def recent_attempts(self, since: float) -> list[tuple[str, float, int | None]]:
+        """(target key, attempt time, account) of every send attempt started at or after
+        ``since``."""
         rows = await self.db.fetchall(
-            "SELECT target_type, target_id, attempted_at FROM outbox "
+            "SELECT target_type, target_id, attempted_at, attempted_by FROM outbox "
             "WHERE attempted_at >= ? ORDER BY attempted_at",
             (since,),
         )
-        return [(f"{r[0]}:{r[1]}", r[2]) for r in rows]
+        return [(f"{r[0]}:{r[1]}", r[2], r[3]) for r in rows]
+
+    async def pending_summary(self, branch_id: int) -> tuple[int, float | None]:
+        """(pending rows of the branch, when the oldest was queued) for ``/支部 状态``."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending' "
+            "AND branch_id = ?", (branch_id,))
+        return (row[0], row[1]) if row else (0, None)
+
+    async def pending_overall(self) -> tuple[int, float | None]:
+        """(pending rows of every branch, when the oldest was queued) for ``/zhibu/health``."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'")
+        return (row[0], row[1]) if row else (0, None)
+
+    # friend hints ------------------------------------------------------------------------
+
+    async def add_hint(self, user_id: int, kind: str, now: int) -> None:
+        await self.db.execute(
+            "INSERT INTO friend_hints (user_id, kind, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(user_id) DO NOTHING", (user_id, kind, now))
+
+    async def take_hint(self, user_id: int) -> str | None:
+        """The kind of the message that missed the person, forgetting it (told once)."""
+        row = await self.db.fetchone("DELETE FROM friend_hints WHERE user_id = ? RETURNING kind",
+                                     (user_id,))
+        return None if row is None else row[0]
+
+    async def hinted_users(self) -> set[int]:
+        rows = await self.db.fetchall("SELECT user_id FROM friend_hints")
+        return {r[0] for r in rows}
 
     async def pending_of_branch(self, branch_id: int, cap: int) -> int:
         """How many rows of the branch are pending, counted up to ``cap`` (cheap when long)."""

@@ -37,6 +37,11 @@ async def after_nonebot_init(after_nonebot_init: None):
 
     nonebot.get_driver().register_adapter(Adapter)
     nonebot.load_from_toml(str(ROOT / "pyproject.toml"))
+    # NoneBot runs bot connect/disconnect hooks in the lifespan's task group, which matcher
+    # tests do not start; the accounts plugin's hooks are covered by the end-to-end tests.
+    driver = nonebot.get_driver()
+    driver._bot_connection_hook.clear()
+    driver._bot_disconnection_hook.clear()
 
 
 @pytest.fixture

@@ -51,6 +51,20 @@ def private_message(user_id: int, content: str | Message) -> PrivateMessageEvent
     )
 
 
+def temp_message(user_id: int, content: str | Message, group_id: int = GROUP
+                 ) -> PrivateMessageEvent:
+    """A private message from someone who is not the bot's friend: a temporary session
+    through a group (NapCat shape: ``sub_type`` "group", the group at the top level)."""
+    message = _message(content)
+    event = PrivateMessageEvent(
+        time=next(_times), self_id=int(SELF_ID), post_type="message", sub_type="group",
+        user_id=user_id, message_type="private", message_id=next(_ids), message=message,
+        original_message=message, raw_message=str(message), font=0,
+        sender=Sender(user_id=user_id, nickname=f"u{user_id}"), to_me=True,
+    )
+    return event
+
+
 def at(user_id: int, before: str = "", after: str = "") -> Message:
     """A message mixing text with an @-mention, as QQ sends it."""
     parts = []

@@ -75,6 +75,9 @@ def list_text(settings: BranchConfig) -> str:
 
 def restore(settings: BranchConfig, db_path: str, file: str) -> str:
     source = Path(file)
+    db_path = str(Path(db_path).resolve())  # the real file: a link is not a way round the lock
+    if source.resolve() == Path(db_path):
+        raise BackupError(f"{file} 就是数据库 {db_path} 本身，没有恢复。")
     verdict = integrity_of(source)
     if verdict != "ok":
         raise BackupError(f"备份文件 {source} 有问题，没有恢复：{verdict}")

@@ -1,15 +1,17 @@
-"""A minimal OneBot v11 implementation side, speaking reverse WebSocket like NapCat.
+"""The OneBot v11 implementation side, speaking reverse WebSocket like NapCat.
 
 Used by the end-to-end tests (``tests/e2e``), the benchmarks and the playground
 (``python -m tools.playground``): ``BotProcess`` runs the real ``bot.py``; ``OneBotClient``
-connects to it, posts events and answers the bot's API calls (``respond`` decides the answer).
+is one QQ account connected to it: it posts events and answers the bot's API calls the way
+its implementation profile does (``tools/qqprofiles.py``: plain, napcat, llonebot, lagrange),
+in a simulated QQ that several accounts can share (``tools/qqworld.py``, ``QQWorld``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
+import logging
 import os
 import signal
 import socket
@@ -22,19 +24,34 @@ from zoneinfo import ZoneInfo
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from tools.qqprofiles import Ctx, get_profile
+from tools.qqworld import (
+    FriendRequest,
+    GroupMessage,
+    PrivateMessage,
+    QQWorld,
+    Segments,
+    event_time,
+    text_segments,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "e2e-secret"
 SELF_ID = 3000000001
-_message_ids = itertools.count(1000)
-_last_time = [0]
+BY_PROFILE = object()  # ``respond``: no canned answer, the profile answers
+log = logging.getLogger(__name__)
 
 
-def event_time() -> int:
-    """Now, but strictly after the previous event: a person cannot type twice in one second,
-    and the bot takes the same text from the same person at the same event time as a
-    re-delivery (tests of re-delivery post the same event twice on purpose)."""
-    _last_time[0] = max(int(time.time()), _last_time[0] + 1)
-    return _last_time[0]
+class ProfileChoice:
+    """The profile a ``OneBotClient`` takes when none is given: "plain", except inside an
+    end-to-end test, whose fixture sets the test's profile here (``tests/e2e/conftest.py``)."""
+
+    def __init__(self) -> None:
+        self.name = "plain"
+
+
+default_profile = ProfileChoice()
+fake_errors: list[str] = []  # every client's crashes while answering (the e2e tests check it)
 
 
 class BotTime:
@@ -124,6 +141,11 @@ class BotProcess:
             "ONEBOT_ACCESS_TOKEN": TOKEN,
             "SUPERUSERS": '["10000"]',
             "LOG_LEVEL": "INFO",
+            # tests answer one command at a time; the reply pace has tests of its own
+            "REPLY_INTERVAL_SECONDS": "0",
+            # Lagrange takes files by path only: its deployments share the bot's disk and say
+            # so (README, "QQ sides"); the simulated QQ shares it unless a test says otherwise
+            "ONEBOT_SHARES_FILESYSTEM": str(default_profile.name == "lagrange").lower(),
             **bot_time.env(),
             **env,
         }
@@ -169,20 +191,39 @@ class BotProcess:
 
 
 class OneBotClient:
-    """Connects to the bot, posts events, records and answers the bot's API calls."""
+    """One QQ account: connects to the bot, posts events, records and answers its API calls.
 
-    def __init__(self, port: int, token: str = TOKEN, self_id: int = SELF_ID) -> None:
+    ``profile``: how it answers ("plain", "napcat", "llonebot", "lagrange"; default: the
+    current test's, see ``default_profile``). ``world``: the QQ it lives in (shared by several
+    clients; its own when not given). ``options`` are the account's switches
+    (``tools.qqworld.Account``: ``report_self``, ``packet_backend``, ``local_file2url``,
+    ``answer_delay``, ``timeout_delay``, ``risk_control``, ``upload_fails``, ``nickname``).
+
+    ``results`` (action -> data) pins an answer (it wins over the profile); ``failures``
+    (action -> n) fails the next n calls; ``quiet`` actions are answered but not queued.
+    """
+
+    def __init__(self, port: int, token: str = TOKEN, self_id: int = SELF_ID, *,
+                 profile: str | None = None, world: QQWorld | None = None,
+                 **options) -> None:
         self.url = f"ws://127.0.0.1:{port}/onebot/v11/ws"
         self.token = token
         self.self_id = self_id
+        self.profile = get_profile(profile or default_profile.name)
+        self.world = world if world is not None else QQWorld()
+        self.account = self.world.account(self_id, self.profile.name, **options)
         self.ws: ClientConnection | None = None
         self.calls: asyncio.Queue[dict] = asyncio.Queue()
         self.results: dict[str, dict] = {}  # action -> canned response data
         self.failures: dict[str, int] = {}  # action -> how many calls to fail first
-        self.quiet: set[str] = set()  # actions answered but not queued (e.g. role look-ups)
+        # actions answered but not queued: what the bot asks every account at connect, and
+        # whatever a test adds (e.g. role look-ups)
+        self.quiet: set[str] = {"get_version_info", "get_group_list", "get_friend_list"}
         self.quiet_calls: list[dict] = []
         self.refuse_images = False  # a QQ side that fails every message with a picture
+        self.errors: list[str] = []  # the fake's own crashes while answering (a bug here)
         self._reader: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
 
     async def __aenter__(self) -> OneBotClient:
         headers = {"X-Self-ID": str(self.self_id), "X-Client-Role": "Universal",
@@ -190,6 +231,7 @@ class OneBotClient:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         self.ws = await connect(self.url, additional_headers=headers)
+        self.account.client = self
         self._reader = asyncio.create_task(self._read())
         await self.post({
             "time": int(time.time()), "self_id": self.self_id, "post_type": "meta_event",
@@ -198,72 +240,152 @@ class OneBotClient:
         return self
 
     async def __aexit__(self, *exc) -> None:
-        if self._reader:
-            self._reader.cancel()
+        if self.account.client is self:
+            self.account.client = None
+        for task in [self._reader, *self._tasks]:
+            if task:
+                task.cancel()
         if self.ws:
             await self.ws.close()
+        if not any(a.client for a in self.world.accounts.values()):
+            self.world.close()
+
+    # -- answering the bot ------------------------------------------------------------------
 
     async def _read(self) -> None:
         assert self.ws is not None
         async for raw in self.ws:
             call = json.loads(raw)
-            action = call.get("action")
-            if action in self.quiet:
+            reply, delay, after = self._answer(call)
+            if call.get("action") in self.quiet:
                 self.quiet_calls.append(call)
             else:
-                await self.calls.put(call)
-            refused = self.refuse_images and has_image(call)
-            if refused or self.failures.get(action, 0) > 0:
-                if not refused:
-                    self.failures[action] -= 1
-                reply = {"status": "failed", "retcode": 1200, "data": None,
-                         "message": "e2e failure", "echo": call.get("echo")}
+                self.calls.put_nowait(call)  # after answering: the world shows the send
+            text = json.dumps(reply, ensure_ascii=False)
+            if delay > 0:
+                self._later(delay, self.ws.send(text))
+            else:
+                await self.ws.send(text)
+            for wait, event in after:
+                self._later(wait, event())
+
+    def _later(self, delay: float, coro) -> None:
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await coro
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _answer(self, call: dict) -> tuple[dict, float, list]:
+        ctx = Ctx(self.world, self.account, call)
+        try:
+            if self.refuse_images and has_image(call):  # a side that refuses every picture
+                reply = self.profile.fail(ctx, "e2e failure")
+            elif self.failures.get(ctx.action, 0) > 0:
+                self.failures[ctx.action] -= 1
+                reply = self.profile.fail(ctx, "e2e failure")
             else:
                 data = self.respond(call)
-                reply = {"status": "ok", "retcode": 0, "data": data, "echo": call.get("echo")}
-            await self.ws.send(json.dumps(reply, ensure_ascii=False))
+                reply = (self.profile.answer(ctx) if data is BY_PROFILE
+                         else self.profile.ok(ctx, data))
+        except Exception as exc:  # a bug in the fake: answer, and keep it for the test
+            log.exception("the fake OneBot side failed to answer %s", call)
+            self.errors.append(f"{ctx.action}: {type(exc).__name__}: {exc}")
+            fake_errors.append(self.errors[-1])
+            reply, ctx.after = self.profile.fail(ctx, f"fake error: {exc}"), []
+        return reply, max(ctx.delay, self.account.answer_delay), ctx.after
+
+    def answer(self, call: dict) -> dict:
+        """The answer to one API call (``{"action", "params", "echo"}``), as the bot would get
+        it; its side effects (the world, events to post) happen as for a real call."""
+        reply, _, after = self._answer(call)
+        for wait, event in after:
+            self._later(wait, event())
+        return reply
 
     def respond(self, call: dict):
-        """The data answering one API call: a canned ``results`` entry, else a message id."""
-        return self.results.get(call.get("action"), {"message_id": next(_message_ids)})
+        """A canned answer's data (``results``), or ``BY_PROFILE`` to let the profile answer.
+        Subclasses (the playground) override it to answer some look-ups themselves."""
+        return self.results.get(call.get("action"), BY_PROFILE)
+
+    def time_out_next(self, count: int = 1, delivered: bool = True) -> None:
+        """The account's next ``count`` sends time out (``delivered``: went out anyway)."""
+        self.account.time_out_next(count, delivered)
+
+    # -- posting events ---------------------------------------------------------------------
 
     async def post(self, event: dict) -> None:
         assert self.ws is not None
         await self.ws.send(json.dumps(event, ensure_ascii=False))
 
-    async def group_message(self, group_id: int, user_id: int, segments: list[dict] | str,
-                            role: str = "member") -> None:
-        """Post a group message; ``segments`` as NapCat's array format, or one text string."""
-        if isinstance(segments, str):
-            segments = [{"type": "text", "data": {"text": segments}}]
-        raw = "".join(s["data"].get("text", "") for s in segments)
-        await self.post({
-            "time": event_time(), "self_id": self.self_id, "post_type": "message",
-            "message_type": "group", "sub_type": "normal", "message_id": next(_message_ids),
-            "group_id": group_id, "user_id": user_id, "anonymous": None, "message": segments,
-            "raw_message": raw, "font": 14,
-            "sender": {"user_id": user_id, "nickname": f"u{user_id}", "card": "", "role": role},
-        })
+    async def deliver_group_message(self, message: GroupMessage, role: str | None = None) -> int:
+        """Post a group message of the world as this account sees it; its message id."""
+        event = self.profile.group_event(self.world, self.account, message, role)
+        message.seen_by.add(self.self_id)
+        await self.post(event)
+        return event["message_id"]
+
+    async def group_message(self, group_id: int, user_id: int, segments: Segments | str,
+                            role: str = "member") -> int:
+        """Post a group message through this account only (``QQWorld.group_message`` posts
+        through every account in the group); ``segments`` as NapCat's array format, or one
+        text string. Returns this account's message id."""
+        segments = text_segments(segments)
+        self.world.note_group_message(self.self_id, group_id, user_id, role)
+        message = self.world.post_in_group(None, group_id, user_id, segments, event_time())
+        message.seen_by = set()
+        return await self.deliver_group_message(message, role)
 
     async def post_raw_string(self, group_id: int, user_id: int, typed: str) -> None:
         """Post a message in OneBot's string format, escaping what the user typed."""
         escaped = typed.replace("&", "&amp;").replace("[", "&#91;").replace("]", "&#93;")
+        self.world.note_group_message(self.self_id, group_id, user_id, "member")
+        message = self.world.post_in_group(None, group_id, user_id, text_segments(typed),
+                                           event_time())
+        message.seen_by = {self.self_id}
         await self.post({
-            "time": event_time(), "self_id": self.self_id, "post_type": "message",
-            "message_type": "group", "sub_type": "normal", "message_id": next(_message_ids),
+            "time": message.time, "self_id": self.self_id, "post_type": "message",
+            "message_type": "group", "sub_type": "normal",
+            "message_id": self.profile.message_id(self.account, message),
             "group_id": group_id, "user_id": user_id, "message": escaped,
             "raw_message": escaped, "font": 14,
             "sender": {"user_id": user_id, "nickname": f"u{user_id}", "role": "member"},
         })
 
-    async def private_message(self, user_id: int, typed: str) -> None:
-        await self.post({
-            "time": event_time(), "self_id": self.self_id, "post_type": "message",
-            "message_type": "private", "sub_type": "friend", "message_id": next(_message_ids),
-            "user_id": user_id, "message": [{"type": "text", "data": {"text": typed}}],
-            "raw_message": typed, "font": 14,
-            "sender": {"user_id": user_id, "nickname": f"u{user_id}"},
-        })
+    async def private_message(self, user_id: int, typed: str | Segments,
+                              group_id: int | None = None) -> int:
+        """``user_id`` writes to this account privately: as a friend chat, or, with
+        ``group_id``, as a temporary session from that group (shaped per profile). Returns
+        the account's message id."""
+        if group_id is not None:
+            self.world.note_group_message(self.self_id, group_id, user_id, None)
+            self.account.temp_chats[user_id] = group_id
+        message = PrivateMessage(user_id, self.self_id, text_segments(typed), event_time(),
+                                 temp=group_id is not None, via_group=group_id)
+        event = self.profile.private_event(self.world, self.account, message)
+        await self.post(event)
+        return event["message_id"]
+
+    async def friend_request(self, user_id: int, comment: str = "") -> str:
+        """``user_id`` asks this account to be friends (until accepted they are not);
+        returns the request's flag, shaped per profile."""
+        if self.world.is_friend(self.self_id, user_id):
+            self.world.unfriend(user_id, self.self_id)
+        now = int(time.time())
+        flag = self.profile.request_flag(self.world, user_id, now)
+        request = self.account.requests[flag] = FriendRequest(user_id, comment, flag, now)
+        for event in self.profile.friend_request_events(self.world, self.account, request):
+            await self.post(event)
+        return flag
+
+    async def notice(self, kind: str, group_id: int, **fields) -> None:
+        """Post a notice as this profile shapes it (``QQWorld`` calls this)."""
+        for event in self.profile.notice(self.world, self.account, kind, group_id, **fields):
+            await self.post(event)
+
+    # -- reading the bot's calls ------------------------------------------------------------
 
     async def next_call(self, timeout: float = 10) -> dict:
         return await asyncio.wait_for(self.calls.get(), timeout)

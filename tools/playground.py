@@ -150,17 +150,22 @@ async def seed(db_path: Path, settings: BranchConfig) -> bool:
     """Create the branch, bind the second group and import the cast; False if already there."""
     svc = await open_services(settings, db_path=str(db_path))
     try:
-        if await svc.branches.find_branch_for_group(GROUPS[0].group_id) is not None:
-            return False
-        operator = Actor(OPERATOR, is_superuser=True)
-        branch = await svc.branches.create_branch(GROUPS[0].group_id, operator, BRANCH_NAME)
-        for group in GROUPS[1:]:
-            await svc.branches.bind(group.group_id, branch.id, operator)
-        roster = RosterService(svc.db, settings, svc.clock)
-        await roster.apply(branch.id, parse_roster(roster_table(), settings))
-        return True
+        return await seed_services(svc)
     finally:
         await svc.db.close()
+
+
+async def seed_services(svc) -> bool:
+    """The seed written through open services (the manuals' examples start from it too)."""
+    if await svc.branches.find_branch_for_group(GROUPS[0].group_id) is not None:
+        return False
+    operator = Actor(OPERATOR, is_superuser=True)
+    branch = await svc.branches.create_branch(GROUPS[0].group_id, operator, BRANCH_NAME)
+    for group in GROUPS[1:]:
+        await svc.branches.bind(group.group_id, branch.id, operator)
+    roster = RosterService(svc.db, svc.settings, svc.clock)
+    await roster.apply(branch.id, parse_roster(roster_table(), svc.settings))
+    return True
 
 
 # -- the bot's clock, seen from here -----------------------------------------------------------

@@ -24,6 +24,7 @@ from config import BranchConfig, load_settings
 from domain.clock import clock_of
 from domain.errors import DomainError
 from domain.roster import RosterRefused, RosterService, csv_bytes
+from domain.spreadsheet import MAX_UNPACKED_BYTES, file_too_big
 from storage.database import Database
 
 REFUSED_EXIT = 2
@@ -71,7 +72,9 @@ async def run(args: argparse.Namespace, out=print) -> int:
 
 async def _import(roster: RosterService, args: argparse.Namespace, out) -> int:
     path = Path(args.file)
-    parsed = roster.parse(path.read_bytes(), path.name)
+    if path.stat().st_size > MAX_UNPACKED_BYTES:  # before reading it into memory
+        raise file_too_big()
+    parsed = await roster.parse(path.read_bytes(), path.name)
     if args.dry_run:
         plan = await roster.preview(args.branch, parsed)
         out(f"预览（未写入）支部 #{args.branch}，名册 {path.name}：")

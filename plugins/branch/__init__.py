@@ -1,6 +1,7 @@
 from nonebot.plugin import PluginMetadata
 
 from domain.errors import Forbidden
+from runtime.accounts import implementation_label
 from runtime.args import record_id
 from runtime.backups import backup_service
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
@@ -74,6 +75,47 @@ async def backup_now(call: Call):
     return f"已备份到 {result.describe()}{pruned}"
 
 
+async def branch_status(call: Call):
+    """The QQ accounts serving this branch's groups, and its queue."""
+    if call.tokens:
+        raise Usage()
+    ctx = call.ctx
+    svc = ctx.svc
+    clock = svc.clock
+    now = clock.timestamp()
+    groups = await svc.branches.groups(ctx.branch.id)
+    lines = [f"支部 #{ctx.branch.id} 的 QQ 账号（本支部 {len(groups)} 个群）："]
+    serving = [a for a in svc.accounts.all()
+               if any(a.in_group(g) for g in groups) or (a.connected and a.groups is None)]
+    for account in serving:
+        inside = [g for g in groups if a_in(account, g)]
+        state = "在线" if account.connected else f"离线（{clock.format(account.changed_at)} 起）"
+        parts = [f"· QQ {account.self_id} "
+                 f"{implementation_label(account.app_name, account.app_version)}：{state}",
+                 f"在 {len(inside)}/{len(groups)} 个群",
+                 f"近一小时发送 {account.sends_last_hour(now)} 条"]
+        if account.paused(now):
+            parts.append(f"暂停至 {clock.format(account.paused_until)}（{account.pause_reason}）")
+        muted = [g for g in groups if account.muted_in(g, now)]
+        if muted:
+            parts.append("被禁言：" + "、".join(
+                f"{g} 至 {clock.format(account.muted[g])}" for g in muted))
+        lines.append("；".join(parts))
+    if not serving:
+        lines.append("· 还没有账号连接到机器人。")
+    orphans = [g for g in groups if not svc.accounts.for_group(g, now)]
+    if orphans:
+        lines.append("此刻无账号能在这些群发言（消息会排队等待）：" + "、".join(map(str, orphans)))
+    pending, oldest = await svc.outbox.repo.pending_summary(ctx.branch.id)
+    waited = f"，最早的已等 {int((now - oldest) // 60)} 分钟" if pending and oldest else ""
+    lines.append(f"待发送：{pending} 条{waited}。")
+    return "\n".join(lines)
+
+
+def a_in(account, group_id: int) -> bool:
+    return bool(account.in_group(group_id)) or (account.groups is None and account.connected)
+
+
 BRANCH = Command("支部", aliases=("branch",), subs=(
     Sub("信息", branch_info, "/支部 信息 —— 支部名称、编号、绑定的群和人数", aliases=("info",),
         default=True),
@@ -85,7 +127,9 @@ BRANCH = Command("支部", aliases=("branch",), subs=(
     Sub("命名", rename_branch, "/支部 命名 <名称> —— 修改支部名称（管理员）",
         aliases=("rename",), admin=True),
     Sub("备份", backup_now, "/支部 备份 —— 立即备份数据库并告知位置（超级管理员）",
-        aliases=("backup",), private=True, setup=True),
+        aliases=("backup",), private=True, setup=True, secret=True),
+    Sub("状态", branch_status, "/支部 状态 —— 为本支部服务的 QQ 账号：在线、所在群、暂停、待发送"
+        "（管理员）", aliases=("status",), admin=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

@@ -61,6 +61,9 @@ async def show_help(call: Call):
     lines = ["支部助手 · 功能菜单"]
     lines += [f"· {p.metadata.name}：{p.metadata.description}" for p in feature_plugins()]
     lines.append("发送 /帮助 <功能> 查看用法，如 /帮助 心愿")
+    guide = call.ctx.svc.settings.docs_url.strip()
+    if guide:
+        lines.append(f"同学指南（怎么用、有例子）：{guide}")
     return "\n".join(lines)
 
 

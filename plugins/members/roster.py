@@ -8,13 +8,13 @@ from pathlib import Path
 
 from domain.errors import DomainError
 from domain.roster import RosterRefused, RosterService
-from runtime.reply import paginate
+from runtime.files import upload_file
+from runtime.reply import paginate, send_private
 from runtime.roster_files import (
     PendingImport,
     PendingImports,
     download_group_file,
     latest_roster_file,
-    upload_to_chat,
 )
 from runtime.router import Call, Usage
 
@@ -43,20 +43,26 @@ async def import_roster(call: Call):
     data = await download_group_file(call.bot, ctx.group_id, found,
                                      settings.roster_max_kb * 1024, branch.id)
     roster = roster_of(call)
-    plan = await roster.preview(branch.id, roster.parse(data, found.name))
+    plan = await roster.preview(branch.id, await roster.parse(data, found.name))
     minutes = settings.roster_confirm_minutes
-    lines = [f"名册「{found.name}」预览（还没有导入）：", *plan.lines(limit=PREVIEW_LIMIT)]
     if not plan.writes and not plan.refused:
-        lines.append("名册与现有档案一致，不需要导入。")
-        return paginate(lines, settings.reply_max_chars)
+        return f"名册「{found.name}」与现有档案一致，不需要导入。"
+    now = ctx.svc.clock.timestamp()
     pending_imports.put(ctx.group_id, PendingImport(
-        branch.id, found.name, data, ctx.user_id, ctx.svc.clock.timestamp() + minutes * 60))
+        branch.id, found.name, data, ctx.user_id, now + minutes * 60), now)
     if plan.refused:
-        lines.append(f"有 {len(plan.refused)} 行被拒绝：修正后重新上传，再发送 /成员 导入；"
+        next_step = (f"有 {len(plan.refused)} 行被拒绝：修正后重新上传，再发送 /成员 导入；"
                      f"或在 {minutes} 分钟内发送 /成员 导入 确认 跳过错误，只导入其余的行。")
     else:
-        lines.append(f"确认无误请在 {minutes} 分钟内发送 /成员 导入 确认。")
-    return paginate(lines, settings.reply_max_chars)
+        next_step = f"确认无误请在 {minutes} 分钟内发送 /成员 导入 确认。"
+    # names, QQ numbers and identities: a secret, privately to the one who asked
+    lines = [f"名册「{found.name}」预览（还没有导入）：", *plan.lines(limit=PREVIEW_LIMIT)]
+    for page in paginate(lines, settings.reply_max_chars):
+        if not await send_private(call.bot, ctx.user_id, ctx.group_id, page, "roster_preview"):
+            return (f"名册「{found.name}」：{plan.counts()}。逐行预览含姓名和 QQ 号，只私聊发送，"
+                    f"但没能私聊给你：请先加我（QQ {call.bot.self_id}）为好友，再发送 /成员 导入。"
+                    f"\n{next_step}")
+    return f"名册「{found.name}」：{plan.counts()}。逐行预览已私聊发给你。\n{next_step}"
 
 
 async def confirm_import(call: Call, *, skip_refused: bool):
@@ -68,10 +74,10 @@ async def confirm_import(call: Call, *, skip_refused: bool):
                           "有效）。请先发送 /成员 导入 预览。")
     roster = roster_of(call)
     try:
-        plan = await roster.apply(branch.id, roster.parse(pending.data, pending.name),
+        plan = await roster.apply(branch.id, await roster.parse(pending.data, pending.name),
                                   skip_refused=skip_refused)
     except RosterRefused as exc:
-        pending_imports.put(ctx.group_id, pending)  # still there for 确认 跳过错误
+        pending_imports.put(ctx.group_id, pending, svc.clock.timestamp())  # for 确认 跳过错误
         raise DomainError(f"{exc}修正后重新上传再发送 /成员 导入；或发送 /成员 导入 确认 跳过错误"
                           "，只导入其余的行。") from exc
     skipped = f"跳过了被拒绝的 {len(plan.refused)} 行。" if plan.refused else ""
@@ -92,9 +98,10 @@ async def export_roster(call: Call):
     with tempfile.TemporaryDirectory(prefix="zhibu-roster-") as folder:  # removed after upload
         path = Path(folder) / f"roster-{branch.id}.xlsx"
         await asyncio.to_thread(write_xlsx, rows, path)
-        where = await upload_to_chat(call.bot, None, ctx.user_id, path, name)
-    if where is None:
-        return ("QQ 端不接受文件上传。请在服务器上用命令导出：python -m tools.roster export "
-                f"--branch {branch.id} -o 名册.xlsx")
+        upload = await upload_file(call.bot, None, ctx.user_id, path, name,
+                                   f"python -m tools.roster export --branch {branch.id} "
+                                   "-o 名册.xlsx")
+    if upload.where is None:
+        return upload.reason
     return (f"名册（{len(rows) - 1} 人）已私聊发给你：「{name}」。改好后上传到群文件，"
             "再发送 /成员 导入 即可导回。")

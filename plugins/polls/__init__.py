@@ -203,7 +203,7 @@ POLL = Command("投票", aliases=("poll",), subs=(
     Sub("结束", end_poll, "/投票 结束 <编号> —— 提前结束投票并公布结果（发起人或管理员）",
         private=True),
     Sub("名单", poll_roster, "/投票 名单 <编号> —— 记名投票谁选了什么，私聊发给管理员",
-        private=True),
+        private=True, secret=True),
 ))
 
 
@@ -325,9 +325,10 @@ SURVEY = Command("问卷", aliases=("survey",), subs=(
         "评分 <题目> / 选择 <题目> | 选项1 | 选项2 / 填空 <题目>，末尾写“选填”可跳过；"
         "或 /问卷 发起 满意度 [关联 …] [匿名] 用满意度模板",
         admin=True, creates=True),
-    Sub("填写", answer_survey, "/问卷 填写 <编号> —— 私聊我一题一题地填写", private=True),
+    Sub("填写", answer_survey, "/问卷 填写 <编号> —— 私聊我一题一题地填写", private=True,
+        secret=True),
     Sub("结果", survey_results, "/问卷 结果 <编号> —— 回收率和每题汇总（发起人或管理员，私聊发送）",
-        private=True),
+        private=True, secret=True),
     Sub("结束", end_survey, "/问卷 结束 <编号> —— 结束问卷，不再接受填写（发起人或管理员）",
         private=True),
 ))

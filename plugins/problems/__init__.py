@@ -11,6 +11,7 @@ from __future__ import annotations
 from nonebot import logger, require
 from nonebot.plugin import PluginMetadata
 
+from domain.errors import DomainError
 from domain.models import Problem
 from domain.outbox import text_segment
 from domain.problems import Viewer, can_see_content, split_branch_word, split_category
@@ -212,12 +213,23 @@ async def take_on(call: Call):
     return reply
 
 
+async def private_notes_only(call: Call, problem: Problem, viewer: Viewer) -> None:
+    """A note on a problem the group may not see (raised privately or anonymously) is typed
+    privately: in a group the command is refused and its message recalled where the bot may,
+    so neither the group nor the log keeps it."""
+    if viewer.is_group and not can_see_content(problem, viewer):
+        recalled = "你的消息已撤回，" if await call.recall() else ""
+        raise DomainError(f"民情 #{problem.id} 的内容不在群里公开，{recalled}请私聊我发送 "
+                          f"/民情 {call.sub.name} #{problem.id} <说明>。")
+
+
 async def report_progress(call: Call):
     ctx = call.ctx
     problems = ctx.svc.problems
     target = problem_number(call, 2)
     note = required_text(call)
-    problem, _ = await locate(call, target)
+    problem, viewer = await locate(call, target)
+    await private_notes_only(call, problem, viewer)
     problem = await problems.progress(problem.branch_id, problem.id, ctx.actor, note)
     return f"已记录民情 #{problem.id} 的进展，反映人会收到私聊通知。"
 
@@ -228,6 +240,7 @@ async def solve(call: Call):
     target = problem_number(call, 2)
     note = required_text(call)
     problem, viewer = await locate(call, target)
+    await private_notes_only(call, problem, viewer)
     # the reporter is told with the change: @-mentioned here where the group may see the
     # problem, else privately
     problem = await problems.solve(problem.branch_id, problem.id, ctx.actor, note,
@@ -314,7 +327,8 @@ PROBLEMS = Command("民情", subs=(
     Sub("列表", list_problems,
         "/民情 [列表] [状态|分类|全部] [页码] —— 未办结的民情，或按状态、分类",
         default=True, private=True),
-    Sub("详情", problem_details, "/民情 详情 <编号> —— 民情详情和处理经过", private=True),
+    Sub("详情", problem_details, "/民情 详情 <编号> —— 民情详情和处理经过", private=True,
+        secret=True),
     Sub("受理", take_on,
         "/民情 受理 <编号> [@处理人] —— 受理民情（支委指派处理人；入党积极分子及以上可自己受理）",
         private=True),

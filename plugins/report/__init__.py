@@ -1,4 +1,3 @@
-import base64
 import tempfile
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from nonebot.plugin import PluginMetadata
 from domain.problems import split_branch_word
 from plugins.sessions.screen import public_url
 from runtime import pictures
+from runtime.files import upload_file
 from runtime.reply import paginate, send_picture, send_private
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
 
@@ -70,8 +70,9 @@ async def page_link(call: Call):
                f"{public_url(ctx.svc)}{link.url_path}\n"
                f"{hours:g} 小时内有效（到 {ctx.svc.clock.format(link.expires_at)}），只发给你，"
                "请勿转发。过期后再发送 /统计 网页 获取新链接。")
-    if not await send_private(call.bot, ctx.user_id, None, message):
-        return "链接没能私聊发出，请稍后再试。"
+    if not await send_private(call.bot, ctx.user_id, None, message, "dashboard_link"):
+        return (f"链接只私聊发给好友，没能发出：请先加我（QQ {call.bot.self_id}）为好友，"
+                "再发送 /统计 网页。")
     return None
 
 
@@ -86,32 +87,11 @@ async def export_report(call: Call):
         path = Path(folder) / f"branch{branch.id}-{ctx.svc.clock.now():%Y%m%d-%H%M%S}.xlsx"
         report = await export_term(ctx.svc, branch.id, term_word, path, members)
         name = f"{report.term.name}-支部报告.xlsx"
-        where = await upload_export(call, path, name)
-    if where is None:
-        return (f"表格已生成，但 QQ 端不接受文件上传。请在服务器上用命令导出："
-                f"python -m tools.export --branch {branch.id} -o 报告.xlsx")
-    return f"已上传{where}「{name}」。"
-
-
-async def upload_export(call: Call, path: Path, name: str) -> str | None:
-    """Upload to the group, else privately to the asker; None if the QQ side takes neither.
-
-    ``base64://`` carries the file inside the API call, so it reaches a QQ side on another
-    machine (NapCat in Docker); a local path is tried next for implementations without it.
-    """
-    encoded = "base64://" + base64.b64encode(path.read_bytes()).decode("ascii")
-    attempts = [("群文件", "upload_group_file", {"group_id": call.ctx.group_id}, encoded),
-                ("群文件", "upload_group_file", {"group_id": call.ctx.group_id}, str(path)),
-                ("私聊文件", "upload_private_file", {"user_id": call.ctx.user_id}, encoded)]
-    for where, action, target, file in attempts:
-        try:
-            await call.bot.call_api(action, **target, file=file, name=name)
-        except Exception as exc:
-            logger.warning(f"{action} with {'base64' if file is encoded else 'a path'} "
-                           f"failed: {exc}")
-            continue
-        return where
-    return None
+        upload = await upload_file(call.bot, ctx.group_id, ctx.user_id, path, name,
+                                   f"python -m tools.export --branch {branch.id} -o 报告.xlsx")
+    if upload.where is None:
+        return f"表格已生成，但{upload.reason}"
+    return f"已上传{upload.where}「{name}」。"
 
 
 STATS = Command("统计", aliases=("stats",), subs=(
@@ -120,7 +100,7 @@ STATS = Command("统计", aliases=("stats",), subs=(
     Sub("导出", export_report, "/统计 导出 [学期] —— 导出 Excel 表格并上传到群文件（QQ 端支持时）",
         admin=True),
     Sub("网页", page_link, "/统计 网页 [支部#N] —— 私聊我获取支部工作网页的链接（支委、书记；"
-        "限时有效）", private=True),
+        "限时有效）", private=True, secret=True),
 ))
 
 __plugin_meta__ = PluginMetadata(

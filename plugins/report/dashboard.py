@@ -20,7 +20,7 @@ from domain.errors import NotFound
 from domain.models import Term
 from runtime import lifecycle, pictures
 from runtime.context import is_superuser
-from runtime.outbox import first_connected_bot
+from runtime.outbox import connected_bots
 from runtime.web import add_routes
 
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -36,7 +36,7 @@ async def _group_members(branch_id: int) -> int | None:
     """The groups' member counts from the QQ side, as /统计 asks them (None without a bot)."""
     from plugins.report import group_member_count
 
-    bot = first_connected_bot()
+    bot = next(iter(connected_bots().values()), None)
     if bot is None:
         return None
     return await group_member_count(bot, await lifecycle.services().branches.groups(branch_id))

@@ -1,6 +1,6 @@
 """The one matcher of the bot: routes every command through the sub-command tables."""
 
-from nonebot import on_message
+from nonebot import get_driver, on_message
 from nonebot.adapters.onebot.v11 import Bot, MessageEvent
 from nonebot.plugin import PluginMetadata
 from nonebot.rule import Rule
@@ -19,7 +19,10 @@ __plugin_meta__ = PluginMetadata(
 
 
 async def is_for_us(event: MessageEvent, state: T_State) -> bool:
-    """A command of this bot, or text for a conversation in progress; nothing else."""
+    """A command of this bot, or text for a conversation in progress; nothing else (and never
+    what another of the bot's own accounts said in a group they share)."""
+    if str(event.user_id) in get_driver().bots:
+        return False
     route = router.match(event.get_message())
     conversation = router.conversation_for(event) if route is None else None
     if route is None and conversation is None:

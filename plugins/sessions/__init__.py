@@ -6,7 +6,7 @@ from domain.sessions import Sheet, percent, role_word
 from domain.timeparse import parse_moment
 from domain.wording import attendance_words
 from runtime.args import integer, person, plain_text, record_id, word
-from runtime.context import Ctx, group_role
+from runtime.context import Ctx
 from runtime.lifecycle import on_ready, services
 from runtime.reply import paginate, send_private
 from runtime.router import Call, Command, Sub, Usage, register, usage_of
@@ -127,11 +127,14 @@ async def deliver_code(call: Call, session) -> str:
                "不要发到群里。") if session.code_secret is None else screen.code_message(
                    call.ctx.svc, session)
     failed = [uid for uid in dict.fromkeys([session.leader_id, session.creator_id])
-              if not await send_private(call.bot, uid, call.ctx.group_id, message)]
+              if not await send_private(call.bot, uid, call.ctx.group_id, message,
+                                        "checkin_code")]
     role = role_word(session)
-    if failed:
-        return (f"签到码私聊发送失败，请{role}或发起人私聊我发送 "
-                f"/导学 签到码 #{session.id} 获取。")
+    if failed:  # a secret goes only to friends: say who did not get it, never the code
+        who = "和".join(role if uid == session.leader_id else "发起人" for uid in failed)
+        what = "投屏链接" if session.code_secret is not None else "签到码"
+        return (f"{who}还没有加我（QQ {call.bot.self_id}）为好友，{what}没有送达；"
+                f"请其加好友后私聊我发送 /导学 签到码 #{session.id} 获取。")
     return f"签到码已私聊发给{role}和发起人，请在现场公布。"
 
 
@@ -232,15 +235,7 @@ async def show_code(call: Call):
 async def hide_code(call: Call) -> str:
     """A code typed in the group: recall the message where the bot is a group admin.
     Returns the note for the reply (which never repeats the code)."""
-    ctx = call.ctx
-    role = await group_role(call.bot, ctx.svc, ctx.group_id, int(call.bot.self_id), None)
-    if role in ("owner", "admin"):
-        try:
-            await call.bot.call_api("delete_msg", message_id=call.event.message_id)
-            return RECALLED
-        except Exception as exc:
-            logger.warning(f"check-in message {call.event.message_id} not recalled: {exc}")
-    return PRIVATE_PLEASE
+    return RECALLED if await call.recall() else PRIVATE_PLEASE
 
 
 MEANT = {"表": "/导学 签到表 <编号>", "码": "/导学 签到码 <编号>（私聊我发送）"}
@@ -309,14 +304,15 @@ SESSION = Command("导学", aliases=("session",), subs=(
     Sub("发起", create_session, CREATE_USAGE, creates=True),
     Sub("取消", cancel_session, "/导学 取消 <编号> —— 管理员或导学人"),
     Sub("签到表", show_sheet, "/导学 签到表 <编号> —— 谁签到了、谁没来（私聊发给你）",
-        private=True),
+        private=True, secret=True),
     Sub("补签", manual_check_in, "/导学 补签 <编号> <@某人> <原因> —— 管理员补记出勤", admin=True),
     Sub("缺席", mark_leader_absent, "/导学 缺席 <编号> <@负责人> —— 管理员：导学人或负责人"
         "没有到场，签到结束时不再自动记为出席（各类活动通用）", admin=True),
     Sub("轮值", set_or_show_rotation,
         "/导学 轮值 [@a @b …] —— 查看轮值导学人；管理员带 @ 设置顺序"),
     Sub("签到码", show_code,
-        "/导学 签到码 <编号> —— 私聊机器人获取签到码（导学人、发起人、管理员）", private=True),
+        "/导学 签到码 <编号> —— 私聊机器人获取签到码（导学人、发起人、管理员）", private=True,
+        secret=True),
 ))
 CHECKIN = Command("签到", aliases=("checkin",), subs=(
     Sub(None, check_in, "/签到 [签到码] —— 在导学现场签到（建议私聊我发送）", private=True),

@@ -65,5 +65,5 @@ def note_subs(submit: Handler) -> tuple[Sub, ...]:
                   f"{shorten(n.content, 40)}" for n in notes]
         return paginate(lines, ctx.svc.settings.reply_max_chars)
 
-    return (Sub("列表", list_notes, LIST_USAGE, private=True),
+    return (Sub("列表", list_notes, LIST_USAGE, private=True, secret=True),
             Sub("我的", my_notes, MINE_USAGE, own_branch=True))

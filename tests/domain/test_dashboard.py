@@ -99,7 +99,7 @@ async def test_the_commendation_is_a_poster_and_text_where_refused(svc, clock, b
     async def fake_sleep(seconds: float) -> None:
         clock.advance(seconds=seconds)
 
-    await OutboxDispatcher(svc, lambda: refusing, sleep=fake_sleep).drain()
+    await OutboxDispatcher(svc, lambda: {1: refusing}, sleep=fake_sleep).drain()
     sent = [d["message"] for _, api, d in refusing.calls if api == "send_group_msg"]
     assert [s[0].type for s in sent] == ["image", "text"]  # refused, then the text instead
     assert sent[0][0].data["file"].startswith("base64://")

@@ -9,13 +9,12 @@ from openpyxl import Workbook
 
 from domain.branches import Actor
 from domain.roster import (
-    RosterError,
     RosterRefused,
     RosterService,
     csv_bytes,
     parse_roster,
-    read_table,
 )
+from domain.spreadsheet import RosterError, read_table
 
 OWNER = Actor(1, is_group_admin=True)
 

@@ -110,7 +110,9 @@ def notices_about(db_path, user_id: int, pattern: str) -> set[int]:
     """The problem numbers of the notices queued to ``user_id`` whose text matches
     ``pattern`` (with ``{id}`` where the number is)."""
     regex = re.compile(pattern.replace("{id}", r"(\d+)"))
-    return {int(m.group(1)) for uid, text in outbox(db_path, "problem_notice")
+    # a privately raised problem's notices are secrets of their own kinds (domain/delivery.py)
+    kinds = ("problem_notice", "problem_notice_private", "problem_new_private")
+    return {int(m.group(1)) for kind in kinds for uid, text in outbox(db_path, kind)
             if uid == user_id and (m := regex.search(text))}
 
 

@@ -96,7 +96,7 @@ async def test_a_term_of_exemplars_end_to_end(fast_bot, bot_clock):
         assert "1. 甲 #1" in announced and "2. 丙 #2" in announced and "3. 庚 #3" in announced
         for voter, choice in zip(VOTERS, [1] * 6 + [2] * 6 + [3] * 3, strict=True):
             await qq.private_message(voter, f"/投票 #1 {choice}")
-            assert "已匿名记录" in message_text(await qq.next_call())
+            assert "已收到你在匿名投票 #1 的选票" in message_text(await qq.next_call())
         await qq.group_message(GROUP, SECRETARY, "/投票 结束 #1", role="owner")
         calls = await calls_until(qq, lambda c: "平票" in texts(c) and "已结束" in texts(c))
         assert "学业微典型评选平票（各 6 票）：#1 甲、#2 丙" in texts(calls)

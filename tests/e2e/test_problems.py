@@ -1,5 +1,6 @@
 """民情 over the real WebSocket: a student privately reports a broken light, the 支委 takes it on
-in the group without its content being shown, the handler solves it, the student confirms with
+in the group without its content being shown, the handler solves it (privately: typed in the
+group it is refused and recalled), the student confirms with
 5 stars in private; no group message ever carries the problem's text (nor the log, at INFO);
 /统计 and the spreadsheet agree with a hand count from the database."""
 
@@ -108,9 +109,18 @@ async def test_private_report_solved_and_confirmed_without_reaching_the_group(bo
         reply = await bot.group_reply(STUDENT, "/民情 清单")
         assert "#1 [报修] 处理中" in text_of(reply) and "私下反映" in text_of(reply)
 
-        # the handler solves it in the group; the student hears the fix privately
-        reply = await bot.group_reply(HANDLER, f"/民情 解决 #1 {FIX}")
-        assert text_of(reply) == "民情 #1 已解决。"
+        # the handler types the fix in the group: refused and recalled (the bot is a group
+        # admin), so neither the group nor the log keeps it; privately it is taken
+        qq.results["get_group_member_info"] = {"role": "admin"}
+        qq.world.group(GROUP).accounts[qq.self_id] = "admin"  # QQ lets an admin recall
+        await qq.group_message(GROUP, HANDLER, f"/民情 解决 #1 {FIX}")
+        recall = await bot.until(lambda c: c["action"] == "delete_msg")
+        reply = await bot.until(is_group_message)
+        assert text_of(reply) == ("民情 #1 的内容不在群里公开，你的消息已撤回，请私聊我发送 "
+                                  "/民情 解决 #1 <说明>。")
+        assert isinstance(recall["params"]["message_id"], int)
+        reply = await bot.private_reply(HANDLER, f"/民情 解决 #1 {FIX}")
+        assert text_of(reply) == "民情 #1 已标记解决，已私聊通知反映人确认。"
         notice = await bot.until(lambda c: is_notice(c, STUDENT) and FIX in text_of(c))
         assert "/民情 确认 #1" in text_of(notice)
 
@@ -120,14 +130,14 @@ async def test_private_report_solved_and_confirmed_without_reaching_the_group(bo
         notice = await bot.until(lambda c: is_notice(c, HANDLER) and "评分 5 分" in text_of(c))
 
         await qq.group_message(GROUP, COMMITTEE, "/统计")
-        assert (await bot.until(lambda c: c["action"] != "send_private_msg"))["action"] == (
-            "get_group_info")
+        await bot.until(lambda c: c["action"] == "get_group_info")  # the groups' member counts
         report = text_of(await bot.until(is_group_message))
 
     for call in bot.calls:
         if is_group_message(call):
             assert LIGHT not in text_of(call) and FIX not in text_of(call), call
     assert LIGHT not in bot_process.log()  # the bot logs at INFO in these tests
+    assert FIX not in bot_process.log()
 
     # the hand count, from the database
     db = sqlite3.connect(bot_process.db_path)

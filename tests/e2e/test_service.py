@@ -2,13 +2,12 @@
 tasks, wishes and 民情, with /统计 and the 服务 sheet against a hand count; the term frozen when
 the next one starts; and a wish among 20 members with skills reaching the three it suits."""
 
-import base64
 import io
 from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from tests.e2e.onebot import TOKEN, OneBotClient, message_text
+from tests.e2e.onebot import TOKEN, OneBotClient, group_file, message_text
 from tools.playground import ClockApi
 
 MAIN = 88001
@@ -56,14 +55,14 @@ class Chat:
     async def upload(self, user: int, text: str) -> bytes:
         """The file a command uploads to the group (its reply read too)."""
         await self.qq.group_message(MAIN, user, text)
-        found = None
+        uploads = []
         while True:
             call = await self.qq.next_call(timeout=30)
             if call["action"] == "upload_group_file":
-                found = base64.b64decode(call["params"]["file"][len("base64://"):])
+                uploads.append(call)
             elif call["action"] == "send_msg":
-                assert found is not None and "已上传群文件" in message_text(call), call
-                return found
+                assert uploads and "已上传群文件" in message_text(call), call
+                return group_file(self.qq, MAIN, uploads)  # what landed in the group's files
             else:
                 self.notices.append(call)
 
@@ -150,7 +149,7 @@ async def test_a_term_of_service_with_posts_tasks_wishes_and_problems(fast_bot, 
         assert "已确认任务 #3：区长 +3 分、先锋乙 +3 分" in replies[9]  # the 组长: not himself
         assert "已确认任务 #3：组长 +3 分" in replies[10]
         assert "已确认任务 #2：先锋丁 +2 分" in replies[5]
-        assert chat.private(D, "被退回：照片不清楚")
+        await chat.wait_for(lambda: chat.private(D, "被退回：照片不清楚"))  # queued: its turn
         detail = await chat.say(W, "/任务 详情 #2")
         assert "先锋丁 已确认：重新拍照（退回 1 次：照片不清楚）" in detail
 

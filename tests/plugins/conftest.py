@@ -1,9 +1,17 @@
 import pytest
 
+from config import BranchConfig
 from domain.branches import Actor
 from tests.fakes import GROUP
 
 WISHER, HELPER, MASSES, SECRETARY = 20101, 20102, 20103, 20104
+
+
+@pytest.fixture
+def settings() -> BranchConfig:
+    """Matcher tests answer one command at a time and check each reply: no reply pacing (the
+    pacing and merging of replies has its own tests, which set it)."""
+    return BranchConfig(reply_interval_seconds=0)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ async def test_create_a_sharing_with_places_and_sign_up_until_the_waitlist(app, 
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": SECRETARY, "group_id": GROUP, "message": Says("微分享 #1", "签到码："),
+            "user_id": SECRETARY, "message": Says("微分享 #1", "签到码："),
         }, result={"message_id": 1})
         ctx.should_call_send(event, Says("已发起微分享 #1「考研经验」", "地点：一楼活动室",
                                          "名额 2 人", "报名截止 11-27 20:30", "/报名 #1",
@@ -81,7 +81,7 @@ async def private_roster(app, asker: int, activity_id: int, *fragments: str,
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": asker, "group_id": GROUP, "message": Says(*fragments, absent=absent),
+            "user_id": asker, "message": Says(*fragments, absent=absent),
         }, result={"message_id": 2})
         ctx.should_call_send(event, reply or Says("名单已私聊发给你"), result={})
 

@@ -133,7 +133,7 @@ async def test_creating_sends_the_screen_link_not_a_code(app, branch, services):
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": SECRETARY, "group_id": GROUP,
+            "user_id": SECRETARY,
             "message": Says("每 60 秒自动更换", "/zhibu/screen/", "/导学 签到码 #1",
                             "私聊我发送 /签到 <签到码>"),
         }, result={"message_id": 1})

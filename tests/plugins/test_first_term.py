@@ -107,7 +107,7 @@ async def test_notes_are_readable_by_the_leader_and_admins_and_their_author(app,
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": HELPER, "group_id": GROUP, "message": Says("读书笔记（1 篇）", NOTE),
+            "user_id": HELPER, "message": Says("读书笔记（1 篇）", NOTE),
         }, result={"message_id": 1})
         ctx.should_call_send(event, Says("读书笔记（1 篇）已私聊发给你", absent=(NOTE[:10],)),
                              result={})

@@ -134,7 +134,10 @@ async def test_stats_export_reaches_the_secretary_and_leaves_no_file(app, branch
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     name = "2026-2027学年第一学期-支部报告.xlsx"
     failed = ActionFailed(status="failed", retcode=1400)
-    for outcome in ("group", "group by path", "private", "nothing"):
+    # base64 goes everywhere; a path only where the QQ side reads the bot's disk (Lagrange)
+    for shared, outcome in ((False, "group"), (False, "private"), (False, "nothing"),
+                            (True, "group by path"), (True, "nothing")):
+        monkeypatch.setattr(services.settings, "onebot_shares_filesystem", shared)
         event = group_message(SECRETARY, "/统计 导出")
         async with app.test_matcher() as ctx:
             bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
@@ -143,21 +146,28 @@ async def test_stats_export_reaches_the_secretary_and_leaves_no_file(app, branch
             group_upload = {"group_id": GROUP, "file": Xlsx(True), "name": name}
             by_path = {"group_id": GROUP, "file": Xlsx(False), "name": name}
             private = {"user_id": SECRETARY, "file": Xlsx(True), "name": name}
+            private_path = {"user_id": SECRETARY, "file": Xlsx(False), "name": name}
             if outcome == "group":
                 ctx.should_call_api("upload_group_file", group_upload, result=None)
                 ctx.should_call_send(event, Says("已上传群文件"), result={})
                 continue
             ctx.should_call_api("upload_group_file", group_upload, exception=failed)
-            if outcome == "group by path":
-                ctx.should_call_api("upload_group_file", by_path, result=None)
-                ctx.should_call_send(event, Says("已上传群文件"), result={})
-                continue
-            ctx.should_call_api("upload_group_file", by_path, exception=failed)
+            if shared:
+                if outcome == "group by path":
+                    ctx.should_call_api("upload_group_file", by_path, result=None)
+                    ctx.should_call_send(event, Says("已上传群文件"), result={})
+                    continue
+                ctx.should_call_api("upload_group_file", by_path, exception=failed)
             if outcome == "private":
                 ctx.should_call_api("upload_private_file", private, result=None)
                 ctx.should_call_send(event, Says("已上传私聊文件"), result={})
                 continue
             ctx.should_call_api("upload_private_file", private, exception=failed)
-            ctx.should_call_send(event, Says("不接受文件上传", "python -m tools.export"),
-                                 result={})
+            if shared:
+                ctx.should_call_api("upload_private_file", private_path, exception=failed)
+                ctx.should_call_send(event, Says("没有接受这个文件", "python -m tools.export"),
+                                     result={})
+            else:
+                ctx.should_call_send(event, Says("没有接受这个文件", "python -m tools.export",
+                                                 "ONEBOT_SHARES_FILESYSTEM=true"), result={})
     assert not list(tmp_path.rglob("*.xlsx"))  # every export was removed after its upload

@@ -111,7 +111,7 @@ async def test_hidden_results_and_roster_go_privately_to_admins(app, branch, ser
             bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
             ctx.receive_event(bot, event)
             ctx.should_call_api("send_private_msg", {
-                "user_id": SECRETARY, "group_id": GROUP, "message": Says(fragment),
+                "user_id": SECRETARY, "message": Says(fragment),
             }, result={"message_id": 1})
             ctx.should_call_send(event, Says("已私聊发给你", absent=(" 票",)),
                                  result={"message_id": 2})

@@ -110,7 +110,7 @@ async def test_private_problem_never_reaches_the_group(app, branch, services, cl
     assert problem.private and problem.group_id is None
     # the secretary hears of it privately, with the content
     [(uid, kind, text)] = await outbox_rows(services, "private")
-    assert (uid, kind) == (SECRETARY, "problem_notice") and SECRET in text and "小王" in text
+    assert (uid, kind) == (SECRETARY, "problem_new_private") and SECRET in text and "小王" in text
 
     clock.advance(hours=2)
     await converse(
@@ -127,7 +127,29 @@ async def test_private_problem_never_reaches_the_group(app, branch, services, cl
         (group_message(SECRETARY, "/民情 详情 #1"), hidden("完整内容已私聊发给你")),
         (private_message(HELPER, "/民情 详情 #1"), Says(SECRET, "反映人：小王", "处理人：小李")),
         (private_message(HELPER, "/民情 进展 #1 约了周三谈"), Says("已记录民情 #1 的进展")),
-        (group_message(HELPER, f"/民情 解决 #1 {FIX}"), hidden("民情 #1 已解决。")),
+    )
+    # notes typed in the group are refused (and recalled where the bot is a group admin)
+    for role, recalled in (("admin", "你的消息已撤回，"), ("member", "")):
+        for sub in ("进展", "解决"):
+            event = group_message(HELPER, f"/民情 {sub} #1 {FIX}")
+            async with app.test_matcher() as ctx:
+                bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
+                ctx.receive_event(bot, event)
+                ctx.should_call_api("get_group_member_info", {
+                    "group_id": GROUP, "user_id": int(SELF_ID), "no_cache": False},
+                    result={"role": role})
+                if recalled:
+                    ctx.should_call_api("delete_msg", {"message_id": event.message_id},
+                                        result=None)
+                ctx.should_call_send(event, hidden(
+                    f"民情 #1 的内容不在群里公开，{recalled}请私聊我发送 /民情 {sub} #1 <说明>。"),
+                    result={"message_id": 1})
+            services.guard.roles._roles.clear()
+    assert (await services.problems.get(branch.id, 1)).state == "in_progress"  # unchanged
+    await converse(
+        app,
+        (private_message(HELPER, f"/民情 解决 #1 {FIX}"),
+         Says("民情 #1 已标记解决，已私聊通知反映人确认")),
         (private_message(WISHER, "/民情 重开 #1 还是很吵"),
          Says("民情 #1 已重开，回到处理中，处理人 小李 会继续跟进")),
         (private_message(HELPER, f"/民情 解决 #1 {FIX}"),
@@ -344,7 +366,8 @@ async def test_jobs_queue_through_the_outbox(app, branch, services, clock):
     assert (gid, kind) == (GROUP, "problem_weekly")
     assert "未解决 2 个" in text and "水龙头漏水" in text and "私下反映" in text
 
-    await converse(app, (group_message(HELPER, "/民情 解决 #2 谈过了"), hidden("民情 #2 已解决。")))
+    await converse(app, (private_message(HELPER, "/民情 解决 #2 谈过了"),
+                         Says("民情 #2 已标记解决，已私聊通知反映人确认。")))
     clock.advance(days=3, seconds=1)
     await jobs().auto_confirm_problems()
     problem = await problems.get(branch.id, 2)

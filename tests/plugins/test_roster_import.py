@@ -10,8 +10,9 @@ import threading
 import pytest
 from nonebot.adapters.onebot.v11 import Bot
 from nonebot.adapters.onebot.v11.exception import ActionFailed
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
+from tests.bombs import roster_xlsx
 from tests.fakes import GROUP, SELF_ID, Says, group_message
 from tests.plugins.conftest import HELPER, SECRETARY
 
@@ -27,15 +28,6 @@ def no_pending_imports():
     pending_imports._by_group.clear()
     yield
     pending_imports._by_group.clear()
-
-
-def xlsx(rows) -> bytes:
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def listing(*files: tuple[str, str, int]) -> dict:
@@ -72,16 +64,20 @@ async def send(app, event, *steps):
 
 async def test_preview_then_confirm_imports_the_latest_roster(app, branch, services, tmp_path):
     path = tmp_path / "名册.xlsx"
-    path.write_bytes(xlsx(ROSTER_ROWS))
+    path.write_bytes(roster_xlsx(ROSTER_ROWS))
     files = listing(("old", "旧名册.csv", 100), ("new", "名册.xlsx", 200), ("pic", "合影.jpg", 300))
     await send(app, group_message(SECRETARY, "/成员 导入"),
-               ("api", "get_group_root_files", {"group_id": GROUP}, files),
+               ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000}, files),
                ("api", "get_group_file_url", {"group_id": GROUP, "file_id": "new", "busid": 102},
                 {"url": path.as_uri()}),
-               ("send", Says("名册「名册.xlsx」预览（还没有导入）", "新增 1 人，更新 1 人",
-                             "第 2 行 新同学（30101）群众 5楼 501",
-                             "小李（20102）：身份 正式党员→预备党员，支委 否→是",
-                             "支部里另有 3 人不在名册中", "/成员 导入 确认")))
+               # names and QQ numbers only privately; the group hears the counts
+               ("api", "send_private_msg", {"user_id": SECRETARY, "message": Says(
+                   "名册「名册.xlsx」预览（还没有导入）", "新增 1 人，更新 1 人",
+                   "第 2 行 新同学（30101）群众 5楼 501",
+                   "小李（20102）：身份 正式党员→预备党员，支委 否→是",
+                   "支部里另有 3 人不在名册中")}, {"message_id": 5}),
+               ("send", Says("新增 1 人，更新 1 人", "逐行预览已私聊发给你", "/成员 导入 确认",
+                             absent=("30101", "新同学"))))
     assert await services.branches.member(branch.id, 30101) is None  # a preview writes nothing
     await send(app, group_message(SECRETARY, "/成员 导入 确认"),
                ("send", Says("已导入名册「名册.xlsx」：新增 1 人，更新 1 人", "不用再 /登记")))
@@ -99,11 +95,13 @@ async def test_refused_rows_need_skipping_and_a_preview_expires(app, branch, ser
     path = tmp_path / "名册.csv"
     path.write_bytes("姓名,QQ,身份\n新同学,30101,群众\n错号,12,群众\n".encode("gbk"))
     files = listing(("f1", "名册.csv", 100))
-    preview = [("api", "get_group_root_files", {"group_id": GROUP}, files),
+    preview = [("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000}, files),
                ("api", "get_group_file_url", {"group_id": GROUP, "file_id": "f1", "busid": 102},
                 {"url": str(path)})]
     await send(app, group_message(SECRETARY, "/成员 导入 名册"), *preview,
-               ("send", Says("拒绝 1 行", "第 3 行（错号）：QQ号不对", "/成员 导入 确认 跳过错误")))
+               ("api", "send_private_msg", {"user_id": SECRETARY, "message": Says(
+                   "拒绝 1 行", "第 3 行（错号）：QQ号不对")}, {"message_id": 5}),
+               ("send", Says("拒绝 1 行", "/成员 导入 确认 跳过错误")))
     await send(app, group_message(SECRETARY, "/成员 导入 确认"),
                ("send", Says("名册有 1 行被拒绝，没有导入任何一行")))
     assert await services.branches.member(branch.id, 30101) is None
@@ -114,6 +112,8 @@ async def test_refused_rows_need_skipping_and_a_preview_expires(app, branch, ser
 
     path.write_bytes("姓名,QQ,身份\n又一位,30103,群众\n".encode("gbk"))
     await send(app, group_message(SECRETARY, "/成员 导入"), *preview,
+               ("api", "send_private_msg", {"user_id": SECRETARY, "message": Says("新增 1 人")},
+                {"message_id": 6}),
                ("send", Says("新增 1 人", "30 分钟内")))
     clock.advance(minutes=31)
     await send(app, group_message(SECRETARY, "/成员 导入 确认"),
@@ -139,23 +139,27 @@ async def test_download_by_url_from_the_qq_side(app, branch, services):
     try:
         url = f"http://127.0.0.1:{server.server_port}/download?fname=x"
         await send(app, group_message(SECRETARY, "/成员 导入"),
-                   ("api", "get_group_root_files", {"group_id": GROUP},
+                   ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000},
                     listing(("f", "roster.CSV", 5))),
                    # Lagrange-style: no URL action; NapCat's get_file gives one
                    ("api", "get_group_file_url", {"group_id": GROUP, "file_id": "f", "busid": 102},
                     ActionFailed(retcode=1404)),
                    ("api", "get_file", {"file_id": "f"}, {"url": url, "file": ""}),
-                   ("send", Says("新增 1 人", "远程同学（30201）")))
+                   ("api", "send_private_msg", {"user_id": SECRETARY,
+                                                "message": Says("新增 1 人", "远程同学（30201）")},
+                    {"message_id": 7}),
+                   ("send", Says("新增 1 人", "私聊")))
     finally:
         server.shutdown()
 
 
 async def test_no_file_api_no_roster_and_non_admins(app, branch):
     await send(app, group_message(SECRETARY, "/成员 导入"),
-               ("api", "get_group_root_files", {"group_id": GROUP}, ActionFailed(retcode=1404)),
+               ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000},
+                ActionFailed(retcode=1404)),
                ("send", Says("QQ 端不支持读取群文件", "python -m tools.roster import")))
     await send(app, group_message(SECRETARY, "/成员 导入"),
-               ("api", "get_group_root_files", {"group_id": GROUP},
+               ("api", "get_group_root_files", {"group_id": GROUP, "file_count": 1000},
                 listing(("p", "合影.jpg", 1))),
                ("send", Says("群文件里没有找到 .xlsx 或 .csv 名册")))
     await send(app, group_message(HELPER, "/成员 导入"),

@@ -33,7 +33,7 @@ async def test_create_sends_the_code_privately_never_to_the_group(app, branch, s
         ctx.receive_event(bot, event)
         for uid in (HELPER, SECRETARY):
             ctx.should_call_api("send_private_msg", {
-                "user_id": uid, "group_id": GROUP, "message": Says("签到码：", "不要发到群里"),
+                "user_id": uid, "message": Says("签到码：", "不要发到群里"),
             }, result={"message_id": 1})
         group_reply = Says("已发起导学 #1「党章学习」", "2026-11-27 21:00-22:00", "导学人：小李",
                            "已私聊发给导学人和发起人")
@@ -50,9 +50,10 @@ async def test_failed_private_send_points_to_the_private_command(app, branch, se
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": SECRETARY, "group_id": GROUP, "message": Says("签到码："),
+            "user_id": SECRETARY, "message": Says("签到码："),
         }, exception=ActionFailed(status="failed", retcode=100, message="not friend"))
-        ctx.should_call_send(event, Says("私聊发送失败", "/导学 签到码 #1"), result={})
+        ctx.should_call_send(event, Says("还没有加我", "没有送达", "/导学 签到码 #1"),
+                             result={})
     session = await services.sessions.get(branch.id, 1)
     clock.set(TONIGHT)  # the current code is shown while check-in is open
     await converse(
@@ -117,7 +118,7 @@ async def test_list_cancel_and_sheet(app, branch, services, clock):
         bot = ctx.create_bot(base=Bot, self_id=SELF_ID)
         ctx.receive_event(bot, event)
         ctx.should_call_api("send_private_msg", {
-            "user_id": SECRETARY, "group_id": GROUP, "message": Says("签到表", "小李"),
+            "user_id": SECRETARY, "message": Says("签到表", "小李"),
         }, result={"message_id": 1})
         ctx.should_call_send(event, Says("签到表已私聊发给你", absent=("小李",)), result={})
     await converse(app, (group_message(SECRETARY, "/导学 取消 #1"),

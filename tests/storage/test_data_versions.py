@@ -16,7 +16,8 @@ from runtime import charts, pictures
 NOT_VERSIONED = {"outbox", "outbox_backlog_warnings", "reminders", "checkin_failures",
                  "rotations", "pairings", "pairs", "branch_merges", "points_agg",
                  "poll_options", "poll_tallies", "data_versions", "dashboard_links",
-                 "playground_state", "exemplar_calls", "showcase_pages", "seen_events",
+                 "friend_hints", "playground_state", "exemplar_calls", "showcase_pages",
+                 "seen_events",
                  "sqlite_sequence"}
 GROUP = 740001
 OWNER = Actor(1, is_superuser=True)

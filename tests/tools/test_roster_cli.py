@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 
 from openpyxl import load_workbook
 
@@ -100,3 +102,30 @@ def test_missing_database_or_branch_is_said(tmp_path, capsys):
     make_db(db)
     assert main(["import", str(roster), "--branch", "7", "--db", str(db)]) == 2
     assert "没有找到支部 #7" in capsys.readouterr().err
+
+
+def test_the_csv_export_never_writes_a_formula_and_imports_back_unchanged(tmp_path, capsys):
+    """Issue 20, finding 10: Excel evaluates a CSV cell starting with = + - @ (or a tab)."""
+    db = tmp_path / "zhibu.db"
+    branch = make_db(db)
+    risky = ['=HYPERLINK("x")', "@全体成员", "+1 加分", "-预备", "\t=1+1"]
+
+    async def register() -> None:
+        svc = await open_services(BranchConfig(), db_path=str(db))
+        try:
+            for n, name in enumerate(risky):
+                await svc.branches.register(branch, 200001 + n, name, "3", "301")
+        finally:
+            await svc.db.close()
+    asyncio.run(register())
+    names = [name for (name, *_) in members(db)]
+    out_csv = tmp_path / "导出.csv"
+    assert main(["export", "--branch", str(branch), "--db", str(db), "-o", str(out_csv)]) == 0
+    rows = list(csv.reader(io.StringIO(out_csv.read_bytes().decode("utf-8-sig"))))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], cells
+    assert {row[0] for row in rows[1:]} == {"'" + name for name in names}
+    capsys.readouterr()
+    assert main(["import", str(out_csv), "--branch", str(branch), "--db", str(db),
+                 "--dry-run"]) == 0
+    assert f"新增 0 人，更新 0 人，不变 {len(names)} 人" in capsys.readouterr().out
