@@ -43,8 +43,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -54,14 +54,14 @@ from domain.branches import Actor
 from domain.clock import FrozenClock
 from domain.errors import DomainError
 from domain.models import Category
-from domain.services import Services, open_services
 from domain.posts import VANGUARD
+from domain.services import Services, open_services
 from domain.tasks import FLOOR, PERSON, Target
 from domain.text import term_name_for
 from storage.ledger import append_sync
 from storage.outbox import OutboxRepository
 
-GENERATOR_VERSION = 1  # bump when a change makes a cached school stale
+GENERATOR_VERSION = 2  # bump when a change makes a cached school stale
 SLICE = 600  # seconds per step of the clock
 TRANSACTION = 4 * 3600  # the actions of this long are committed together
 BUILD_CACHE_KIB = 256 * 1024
@@ -74,12 +74,14 @@ FIRST_USER = 1_000_000_000
 IDENTITY_WEIGHTS = {"群众": 34, "入党积极分子": 26, "发展对象": 10, "预备党员": 10, "正式党员": 20}
 PROMOTION = {"入党积极分子": "发展对象", "发展对象": "预备党员", "预备党员": "正式党员"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
-GIVEN = "伟芳娜敏静丽强磊洋艳勇军杰娟涛明超秀霞平刚桂英华玉萍红建文辉鹏宇浩然子轩梓涵欣怡思雨佳琪一诺"
+GIVEN = ("伟芳娜敏静丽强磊洋艳勇军杰娟涛明超秀霞平刚桂英华玉萍红"
+         "建文辉鹏宇浩然子轩梓涵欣怡思雨佳琪一诺")
 TOPICS = ("学习党章党规", "读《习近平新时代中国特色社会主义思想学习纲要》", "党史学习：遵义会议",
-          "二十大报告精读", "新时代青年的责任", "学习身边的榜样", "理想信念教育", "社区服务经验分享",
-          "志愿服务精神", "学风建设讨论", "宿舍文明公约", "心理健康与互助")
-WISHES = ("帮我看看入党申请书怎么写", "想找人陪我练口语", "求一份高数期末复习资料", "宿舍门锁坏了想找人帮忙报修",
-          "想学做简历", "求借一把梯子换灯泡", "考研经验交流", "帮忙搬一下快递", "电脑重装系统",
+          "二十大报告精读", "新时代青年的责任", "学习身边的榜样", "理想信念教育",
+          "社区服务经验分享", "志愿服务精神", "学风建设讨论", "宿舍文明公约", "心理健康与互助")
+WISHES = ("帮我看看入党申请书怎么写", "想找人陪我练口语", "求一份高数期末复习资料",
+          "宿舍门锁坏了想找人帮忙报修", "想学做简历", "求借一把梯子换灯泡", "考研经验交流",
+          "帮忙搬一下快递", "电脑重装系统",
           "想组队去做志愿服务", "帮我讲讲线性代数", "求带新生熟悉校园")
 PROBLEMS = {"报修": ("宿舍热水器不出热水", "楼道灯坏了", "卫生间下水道堵了", "空调不制冷"),
             "学业": ("自习室座位不够", "图书馆开放时间太短", "课程资料找不到"),
@@ -90,7 +92,8 @@ PROBLEM_WEIGHTS = {"报修": 45, "学业": 15, "生活": 20, "心理": 5, "其�
 AWARDS = (("理论学习打卡", (1, 1, 2)), ("宿舍卫生评比", (2, 3, 3, -2)),
           ("志愿服务时长认定", (2, 3, 5)), ("党员先锋岗值班", (2, 3)),
           ("未请假缺席组织生活", (-2, -3)))
-SKILLS = ("高数 线代", "英语 口语", "电脑维修", "摄影", "写作 排版", "编程", "吉他", "心理倾听", "搬运")
+SKILLS = ("高数 线代", "英语 口语", "电脑维修", "摄影", "写作 排版", "编程", "吉他", "心理倾听",
+          "搬运")
 PROBE_TOPIC = "周一晨会"  # the activity of ``School.probe``
 NOTE = ("学习心得：认真学习了本期导学内容，收获很大，以后要把学到的理论用到服务同学的实际行动中去，"
         "在宿舍和楼层里带个好头。")
@@ -107,8 +110,8 @@ class Shape:
     branches: int = 300
     profiles: int = 60_000
     weeks: int = 52
-    wishes: int = 102_000
-    problems: int = 51_000
+    wishes: int = 104_000
+    problems: int = 53_000
     sessions: float = 0.75  # 导学 sessions a week per 150 profiles of a busy branch
     awards_per_profile: float = 26.0  # a year's /积分 调整 per profile
     attendance: float = 1.85  # how readily the eligible come to 导学 (times their keenness)
@@ -304,6 +307,8 @@ class School:
         self.now = self.start
         self.timings: Counter = Counter()  # seconds spent per kind of action
         self.calls: Counter = Counter()
+        self.sent: Counter = Counter()  # messages the bot sent, by target type
+        self.group_sent_per_hour: Counter = Counter()  # group messages, by hour of the year
         self.flows = itertools.count()
 
     # scheduling ----------------------------------------------------------
@@ -864,7 +869,8 @@ class School:
             self.at(self.now + solve,
                     self.call(self.problem_step, b, problem_id, reporter, "solve", rng, solver))
         elif step == "progress":
-            await self.attempt("problem", svc.progress(b.id, problem_id, solver, "已联系后勤，正在处理"))
+            await self.attempt("problem",
+                               svc.progress(b.id, problem_id, solver, "已联系后勤，正在处理"))
         elif step == "solve":
             solved = await self.attempt("problem", svc.solve(b.id, problem_id, solver, "已处理"))
             if solved is None:
@@ -899,7 +905,7 @@ class School:
         yearly = self.shape.awards_per_profile * b.size
         count = poisson(rng, yearly * factor / self.teaching_weeks())
         rounds = 1 + (count > 40)
-        for r in range(rounds):
+        for _round in range(rounds):
             reason, deltas = rng.choice(AWARDS)
             at = monday + rng.randrange(7) * DAY + rng.randrange(9 * HOUR, 22 * HOUR, SLICE)
             self.at(at, self.call(self.awards, b, count // rounds, reason, deltas))
@@ -1126,6 +1132,9 @@ class School:
             for row in rows:
                 await repo.mark_sent(row.id, self.now)
                 branches.add(row.branch_id)
+                self.sent[row.target_type] += 1
+                if row.target_type == "group":
+                    self.group_sent_per_hour[self.now // HOUR] += 1
         for branch_id in branches:
             await self.svc.outbox.settle_backlog(branch_id)
 

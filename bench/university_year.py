@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,8 +158,9 @@ async def school_for(shape: Shape, anchor: datetime, rebuild: bool) -> tuple[Pat
     path = cache_path(shape, anchor)
     facts_path = path.with_suffix(".json")
     if path.exists() and facts_path.exists() and not rebuild:
-        print(f"reusing {path.relative_to(ROOT)} (built {json.loads(facts_path.read_text())['built_at']})")
-        return path, json.loads(facts_path.read_text())
+        facts = json.loads(facts_path.read_text())
+        print(f"reusing {path.relative_to(ROOT)} (built {facts['built_at']})")
+        return path, facts
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     for suffix in ("", "-wal", "-shm"):
@@ -176,15 +177,26 @@ async def school_for(shape: Shape, anchor: datetime, rebuild: bool) -> tuple[Pat
     facts = {"built_at": datetime.now().isoformat(timespec="seconds"), "seconds": seconds,
              "cpu": cpu, "load": os.getloadavg()[0], "counts": dict(journal.counts),
              "per_action": {k: round(v, 2) for k, v in school.timings.most_common()},
-             "calls": dict(school.calls)}
+             "calls": dict(school.calls), "sent": dict(school.sent),
+             "busiest_group_hour": max(school.group_sent_per_hour.values(), default=0),
+             "busiest_group_day": max(day_totals(school.group_sent_per_hour).values(),
+                                      default=0)}
     facts_path.write_text(json.dumps(facts, ensure_ascii=False, indent=1))
     return path, facts
+
+
+def day_totals(per_hour: dict[int, int]) -> dict[int, int]:
+    """Hourly counts summed per day (in the bot's timezone, UTC+8)."""
+    days: dict[int, int] = {}
+    for hour, count in per_hour.items():
+        days[(hour + 8) // 24] = days.get((hour + 8) // 24, 0) + count
+    return days
 
 
 def row_counts(path: Path) -> dict[str, int]:
     """Rows of the tables the issue sizes (read-only counts)."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                 for t in ("branches", "members", "ledger", "checkins", "wishes", "problems",
                           "notes", "sessions", "polls", "surveys", "tasks", "outbox")}
 
@@ -215,7 +227,7 @@ async def measure_in_process(db: Path, anchor: datetime, table: Table, work: Pat
             admin = await secretary(svc, branch_id)
             members = await svc.branches.branches.counts(branch_id)
             terms = await svc.branches.terms(branch_id)
-            for word, term in ((None, terms[-1]), (terms[-2].name, terms[-2])):
+            for word in (None, terms[-2].name):
 
                 async def report(branch_id=branch_id, admin=admin, word=word) -> None:
                     built = await svc.reports.build(branch_id, admin, word, 1000)
@@ -290,17 +302,22 @@ def measure_backup(db: Path, work: Path, table: Table) -> None:
 
 
 async def measure_migration(db: Path, work: Path, table: Table) -> None:
-    """The last migration again, on a copy with its objects taken out."""
+    """The last migration again, on a copy taken back to the schema before it: the objects it
+    created dropped (indexes and triggers first), the columns it added dropped."""
     copy = copy_db(db, work / "migrate.db")
     number, script = available_migrations()[-1]
     previous = await schema_without_last(work)
+    order = {"trigger": 0, "index": 1, "view": 2, "table": 3}
     with sqlite3.connect(copy) as conn:
-        now = {r[0]: (r[1], r[2]) for r in conn.execute(
-            "SELECT name, type, sql FROM sqlite_master WHERE sql IS NOT NULL")}
-        added = [name for name in now if name not in previous]
-        for name in added:
-            kind = now[name][0]
+        now = schema_of(conn)
+        added = sorted((kind, name) for name, (kind, _) in now.items() if name not in previous)
+        for kind, name in sorted(added, key=lambda a: order[a[0]]):
             conn.execute(f'DROP {kind.upper()} IF EXISTS "{name}"')
+        columns = [(name, column) for name, (kind, cols) in now.items()
+                   if kind == "table" and name in previous
+                   for column in cols if column not in previous[name][1]]
+        for name, column in columns:
+            conn.execute(f'ALTER TABLE "{name}" DROP COLUMN "{column}"')
         conn.execute(f"PRAGMA user_version = {number - 1}")
     db_ = Database(copy)
     started = time.perf_counter()
@@ -308,18 +325,28 @@ async def measure_migration(db: Path, work: Path, table: Table) -> None:
     seconds = time.perf_counter() - started
     await db_.close()
     table.add(f"migration {number - 1} → {number} ({script.name})",
-              f"{seconds:.1f} s ({len(added)} objects)", "(information)")
+              f"{seconds:.2f} s ({len(added)} objects, {len(columns)} columns)",
+              "(information)")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
 
 
-async def schema_without_last(work: Path) -> set[str]:
-    """The names of the schema's objects one migration before the last (an empty database)."""
+def schema_of(conn: sqlite3.Connection) -> dict[str, tuple[str, list[str]]]:
+    """Every named object: its kind and, for a table, its columns."""
+    found = {}
+    for name, kind in conn.execute(
+            "SELECT name, type FROM sqlite_master WHERE sql IS NOT NULL").fetchall():
+        columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')] \
+            if kind == "table" else []
+        found[name] = (kind, columns)
+    return found
+
+
+async def schema_without_last(work: Path) -> dict[str, tuple[str, list[str]]]:
+    """The schema one migration before the last, read from an empty database."""
     import storage.database as database
 
     path = work / "previous.db"
-    copy_db(ROOT / "bench" / "school.py", path)  # a placeholder file, removed next
-    path.unlink()
     everything = database.available_migrations
     database.available_migrations = lambda: everything()[:-1]
     try:
@@ -329,11 +356,10 @@ async def schema_without_last(work: Path) -> set[str]:
     finally:
         database.available_migrations = everything
     with sqlite3.connect(path) as conn:
-        names = {r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE sql IS NOT NULL")}
+        found = schema_of(conn)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return names
+    return found
 
 
 # the real bot ------------------------------------------------------------------------------------
@@ -417,7 +443,7 @@ async def measure_bot(db: Path, work: Path, anchor: datetime, found: dict, comma
                  if "armed" in line]
         table.add("start-up of bot.py to listening, everything armed", f"{startup:.1f} s",
                   "< 5 s", startup < TARGETS["startup"])
-        table.add("  armed at start-up", "; ".join(a[:60] for a in armed) or "?")
+        table.add("  armed at start-up", ", ".join(a.split(";")[0] for a in armed) or "?")
         rss = rss_mb(proc.proc.pid)
         table.add("RSS after start-up", f"{rss:.0f} MB", "< 300 MB", rss < TARGETS["rss"])
         async with OneBotClient(proc.port, TOKEN) as qq:
@@ -461,8 +487,10 @@ async def fan_out(proc: BotProcess, replies: Replies, found: dict, fire_wall: fl
         turn += 1
     if len(seen) == len(lines):
         last = max(seen.values()) - fire_wall
+        queued = sum(int(line.split(needle, 1)[1].split()[0]) for line in proc.log().splitlines()
+                     for needle in lines if needle in line)
         table.add("Monday 09:00 fan-out: weekly lists of every branch queued",
-                  f"{last:.1f} s after 09:00", "(information)")
+                  f"{queued} messages, the last {last:.1f} s after 09:00", "(information)")
     else:
         table.add("Monday 09:00 fan-out", "the weekly jobs did not log within a minute", "",
                   False)
@@ -473,37 +501,29 @@ async def fan_out(proc: BotProcess, replies: Replies, found: dict, fire_wall: fl
 
 
 async def mixed_commands(replies: Replies, found: dict, commands: int, table: Table) -> None:
-    """``commands`` commands from members of every branch, 32 waiting at a time (one per
-    group), each answered before that group's next."""
+    """``commands`` commands from members of every branch, one waiting per group in up to 32
+    groups at a time (each worker owns its groups, so a group's next command follows its
+    previous reply)."""
     rng = random.Random(10_000)
     texts = [t for t, w in MIX for _ in range(w)]
-    pairs = [(g, u) for groups, people in found["groups"].values() for g in groups[:1]
-             for u in people[:200]]
-    rng.shuffle(pairs)
+    by_group = [(groups[0], people[:200]) for groups, people in found["groups"].values()
+                if groups and people]
+    rng.shuffle(by_group)
+    workers = min(32, len(by_group))
+    owned = [by_group[i::workers] for i in range(workers)]
     latencies: list[float] = []
-    busy: set[int] = set()
-    queue = asyncio.Queue()
-    for n in range(commands):
-        queue.put_nowait(n)
 
-    async def worker() -> None:
-        while not queue.empty():
-            n = queue.get_nowait()
-            group, user = pairs[n % len(pairs)]
-            while group in busy:
-                n += 1
-                group, user = pairs[n % len(pairs)]
-            busy.add(group)
-            try:
-                latencies.append(await replies.ask(group, user, rng.choice(texts)))
-            finally:
-                busy.discard(group)
+    async def worker(mine: list[tuple[int, list[int]]], count: int) -> None:
+        for n in range(count):
+            group, people = mine[n % len(mine)]
+            latencies.append(await replies.ask(group, rng.choice(people), rng.choice(texts)))
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(32)))
+    shares = [commands // workers + (i < commands % workers) for i in range(workers)]
+    await asyncio.gather(*(worker(mine, count) for mine, count in zip(owned, shares, strict=True)))
     seconds = time.perf_counter() - started
     p50, p95 = p50_p95(latencies)
-    table.add(f"{commands:,} mixed commands over the WebSocket",
+    table.add(f"{commands:,} mixed commands over the WebSocket ({workers} groups at a time)",
               f"{commands / seconds:.0f}/s; reply p50 {p50 * 1000:.0f} ms, "
               f"p95 {p95 * 1000:.0f} ms", "(information)")
 
@@ -514,8 +534,8 @@ async def mixed_commands(replies: Replies, found: dict, commands: int, table: Ta
 async def run(args: argparse.Namespace) -> int:
     shape = Shape()
     if args.small:
-        shape = dataclasses.replace(shape, branches=30, profiles=6_000, wishes=10_200,
-                                    problems=5_100)
+        shape = dataclasses.replace(shape, branches=30, profiles=6_000, wishes=10_400,
+                                    problems=5_300)
     anchor = anchor_for(datetime.now(TZ)) if args.anchor is None else \
         datetime.fromisoformat(args.anchor).replace(tzinfo=TZ)
     db, facts = await school_for(shape, anchor, args.rebuild)
