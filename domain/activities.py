@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from operator import countOf
 
 from config import ActivityKind, BranchConfig
 from domain.branches import Actor, BranchService
@@ -72,7 +73,7 @@ class Roster:
         return self.activity.leader_id
 
     def count(self, state: str) -> int:
-        return sum(1 for s in self.states.values() if s == state)
+        return countOf(self.states.values(), state)
 
     @property
     def expected(self) -> int:
@@ -361,26 +362,29 @@ class ActivityService:
     async def _roster(self, activity: SessionRow, members: list[Member],
                       signups: list[SignupRow] | None = None,
                       checkins: list[CheckinRow] | None = None,
-                      leaves: dict[int, str] | None = None) -> Roster:
+                      leaves: dict[int, str] | None = None,
+                      expected: list[int] | None = None) -> Roster:
         signups = await self.repo.signups(activity.id) if signups is None else signups
         checkins = await self.sessions.repo.checkins(activity.id) if checkins is None else checkins
         if leaves is None:
             leaves = (await self.repo.leaves([activity.id])).get(activity.id, {})
         came = {c.user_id: c for c in checkins}
-        expected = self.expected_members(activity, members, signups)
+        if expected is None:
+            expected = self.expected_members(activity, members, signups)
         roster = Roster(activity, checkins=came, leave_reasons=leaves,
                         signed_up=[s.user_id for s in signups if s.status == "confirmed"],
                         waitlist=[s.user_id for s in signups if s.status == "waitlist"])
-        for user_id in expected:
-            checkin = came.get(user_id)
-            if checkin is not None:  # 补签 = booked by an admin; the leader's own is 出席
-                made_up = checkin.method == "manual" and checkin.operator_id is not None
-                roster.states[user_id] = MADE_UP if made_up else ATTENDED
-            elif user_id in leaves:
-                roster.states[user_id] = ON_LEAVE
-            else:
-                roster.states[user_id] = ABSENT
-        roster.walk_ins = [u for u in came if u not in roster.states]
+        # every expected person absent, then those on leave, then those who came (a check-in
+        # outweighs a leave); dict order stays the expected order. Set operations, because a
+        # big branch's report builds a roster of thousands for each of its activities.
+        states = roster.states = dict.fromkeys(expected, ABSENT)
+        for user_id in leaves.keys() & states.keys():
+            states[user_id] = ON_LEAVE
+        for user_id in came.keys() & states.keys():
+            checkin = came[user_id]  # 补签 = booked by an admin; the leader's own is 出席
+            made_up = checkin.method == "manual" and checkin.operator_id is not None
+            states[user_id] = MADE_UP if made_up else ATTENDED
+        roster.walk_ins = [u for u in came if u not in states]
         roster.waitlisted_walk_ins = [u for u in roster.walk_ins if u in roster.waitlist]
         return roster
 
@@ -460,14 +464,21 @@ class ActivityService:
         [since, until), and every 三会一课 kind (its frequency is a duty even when unmet)."""
         held_until = min(until, self.clock.timestamp() + 1)
         ids = await self.repo.held_between(branch_id, since, held_until)
-        activities = [a for a in [await self.sessions.repo.get(i) for i in ids] if a]
+        activities = await self.sessions.repo.get_many(ids)
         members = await self.branches.members.list_active(branch_id)
         signups = await self.repo.all_signups(ids)
         leaves = await self.repo.leaves(ids)
+        checkins = await self.sessions.repo.checkins_of(ids)
         by_kind: dict[str, list[Roster]] = {}
+        rolls: dict[str, list[int]] = {}  # the expected of the kinds that expect a roll
         for activity in activities:
-            roster = await self._roster(activity, members, signups.get(activity.id, []),
-                                        leaves=leaves.get(activity.id, {}))
+            mine = signups.get(activity.id, [])
+            rule = self.kind_of(activity).expected
+            expected = self.expected_members(activity, members, mine) if rule == "signed_up" \
+                else rolls.get(rule) or rolls.setdefault(
+                    rule, self.expected_members(activity, members, mine))
+            roster = await self._roster(activity, members, mine, checkins[activity.id],
+                                        leaves.get(activity.id, {}), expected)
             by_kind.setdefault(activity.kind, []).append(roster)
         figures = []
         for name, kind in self.settings.activity_kinds.items():

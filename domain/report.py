@@ -780,10 +780,8 @@ class ReportService:
         held_until = min(until, self.clock.timestamp() + 1)
         sessions = await self.repo.held_sessions(branch_id, since, held_until)
         session_ids = [s["id"] for s in sessions]
-        present: dict[int, set[int]] = {sid: set() for sid in session_ids}
-        for session_id, user_id in await self.repo.attendee_pairs(session_ids):
-            present[session_id].add(user_id)
-        rates = [len(present[sid] & eligible_ids) / len(eligible_ids)
+        present = await self.repo.attendance_counts(session_ids, eligible_ids)
+        rates = [present.get(sid, 0) / len(eligible_ids)
                  for sid in session_ids] if eligible_ids else []
         return rates, session_ids, sessions
 

@@ -40,9 +40,8 @@ _COLUMNS = ("session_id, user_id, status, seq, note, signed_at, promoted_at, can
 
 
 def _row(row) -> SignupRow:
-    data = dict(row)
-    data["late_cancel"] = bool(data["late_cancel"])
-    return SignupRow(**data)
+    *first, late_cancel = row  # in the order of _COLUMNS
+    return SignupRow(*first, bool(late_cancel))
 
 
 def _position(conn: sqlite3.Connection, session_id: int, seq: int) -> int:

@@ -46,6 +46,42 @@ def quick_check(path: str | Path) -> str:
     return _check(path, "quick_check", unreadable_is_broken=False)
 
 
+CLEAN_SUFFIX = ".closed-cleanly"
+
+
+def _file_state(path: Path) -> str:
+    """The database file and its WAL as the file system sees them (size, modification)."""
+    parts = []
+    for suffix in ("", "-wal"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            stat = part.stat()
+            parts.append(f"{suffix or 'db'} {stat.st_size} {stat.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def mark_closed_cleanly(path: str | Path) -> None:
+    """After the bot closed the database: note the file's state beside it, so the next start
+    can tell the file is exactly as this clean stop left it."""
+    path = Path(path)
+    if str(path) == ":memory:" or not path.exists():
+        return
+    Path(f"{path}{CLEAN_SUFFIX}").write_text(_file_state(path), encoding="utf-8")
+
+
+def left_cleanly(path: str | Path) -> bool:
+    """Whether the database is exactly as a clean stop left it; the note is used up, so a
+    run that then dies (kill -9, power cut) leaves none and the next start checks the file."""
+    path = Path(path)
+    note = Path(f"{path}{CLEAN_SUFFIX}")
+    try:
+        noted = note.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    note.unlink(missing_ok=True)
+    return path.exists() and noted == _file_state(path)
+
+
 def _check(path: Path, pragma: str, unreadable_is_broken: bool = True) -> str:
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)

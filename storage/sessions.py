@@ -98,6 +98,16 @@ class SessionRepository:
         )
         return [r[0] for r in rows]
 
+    async def get_many(self, session_ids: list[int]) -> list[SessionRow]:
+        """The sessions of ``session_ids`` that exist, in that order."""
+        if not session_ids:
+            return []
+        marks = ",".join("?" * len(session_ids))
+        rows = await self.db.fetchall(f"SELECT {_S} FROM sessions WHERE id IN ({marks})",
+                                      session_ids)
+        by_id = {r["id"]: SessionRow(**dict(r)) for r in rows}
+        return [by_id[i] for i in session_ids if i in by_id]
+
     async def get(self, session_id: int, branch_id: int | None = None) -> SessionRow | None:
         sql = f"SELECT {_S} FROM sessions WHERE id = ?"
         params: list = [session_id]
@@ -203,6 +213,20 @@ class SessionRepository:
             (session_id,),
         )
         return [CheckinRow(**dict(r)) for r in rows]
+
+    async def checkins_of(self, session_ids: list[int]) -> dict[int, list[CheckinRow]]:
+        """The check-ins of several sessions in one query, per session in the order of
+        ``checkins``."""
+        found: dict[int, list[CheckinRow]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return found
+        marks = ",".join("?" * len(session_ids))
+        rows = await self.db.fetchall(
+            "SELECT session_id, user_id, at, method, operator_id, reason FROM checkins "
+            f"WHERE session_id IN ({marks}) ORDER BY session_id, at, user_id", session_ids)
+        for r in rows:
+            found[r[0]].append(CheckinRow(*r))
+        return found
 
     async def checkin_counts(self, session_ids: list[int]) -> dict[int, int]:
         if not session_ids:

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,9 @@ from storage.backup import (
     DatabaseLock,
     backup_database,
     integrity_of,
+    left_cleanly,
     list_backups,
+    mark_closed_cleanly,
     quick_check,
     restore_database,
 )
@@ -275,3 +278,24 @@ def test_quick_check_passes_a_sound_or_missing_file_and_names_a_broken_one(tmp_p
     grow(live)
     break_file(live, "truncate")
     assert "malformed" in quick_check(live)
+
+
+def test_a_start_skips_the_check_only_for_a_file_exactly_as_a_clean_stop_left_it(tmp_path):
+    live = tmp_path / "zhibu.db"
+    with sqlite3.connect(live) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    assert not left_cleanly(live)  # never stopped cleanly: check it
+
+    mark_closed_cleanly(live)
+    assert left_cleanly(live)
+    assert not left_cleanly(live)  # the note is used up: a run that dies leaves none
+
+    mark_closed_cleanly(live)
+    with open(live, "ab") as f:  # changed while the bot was stopped (a copy, a tool, a hand)
+        f.write(b"\xff" * 4096)
+    assert not left_cleanly(live)
+
+    mark_closed_cleanly(live)
+    Path(f"{live}-wal").write_bytes(b"left over")  # a WAL the stop did not fold in
+    assert not left_cleanly(live)

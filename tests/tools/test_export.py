@@ -128,7 +128,7 @@ async def test_sheets_agree_with_the_report(svc, clock, tmp_path):
                                                 (HELPER2, "补签")]
     assert checkins[2][5] == f"书记（{SECRETARY}）" and checkins[2][6] == "手机没电"
 
-    assert rows(wb["缺勤"]) == [(term.session_id, "党章学习", PROBATION, "-预备", "4楼")]
+    assert rows(wb["缺勤"]) == [(PROBATION, "-预备", "4楼", 1, 1, str(term.session_id))]
 
 
 async def test_user_text_is_never_a_formula(svc, clock, tmp_path):
