@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from config import load_settings
 from domain.errors import DomainError
@@ -97,41 +98,61 @@ def display_width(value) -> int:
 
 
 class SheetWriter:
-    """Writes a table: a bold, frozen header row, typed cells and fitted column widths."""
+    """Writes a table: a bold, frozen header row, typed cells and fitted column widths.
 
-    def __init__(self, ws: Worksheet, headers: Sequence[str]) -> None:
+    The workbook is write-only (rows stream to disk as they come: a big branch's term is a
+    million cells); the first ``WIDTH_SAMPLE_ROWS`` rows wait here until the widths fitted to
+    them are set, because a streamed sheet takes its widths before its first row."""
+
+    def __init__(self, ws: WriteOnlyWorksheet, headers: Sequence[str]) -> None:
         self.ws = ws
         self.widths = [display_width(h) for h in headers]
-        self.next_row = 1
-        self.row(*headers, bold=True)
+        self.held: list[list] | None = []
         ws.freeze_panes = "A2"
+        self.row(*headers, bold=True)
 
     def row(self, *values, bold: bool = False) -> None:
-        for c, value in enumerate(values, start=1):
-            cell = self.ws.cell(row=self.next_row, column=c)
-            if isinstance(value, Fraction):
-                cell.value = value.value
-                cell.number_format = PERCENT_FORMAT
-            elif isinstance(value, str):
-                cell.value = safe_text(value)
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-            else:
-                cell.value = value
-            if bold:
-                cell.font = BOLD
-            if self.next_row <= WIDTH_SAMPLE_ROWS:  # widths fitted to the first rows only
-                if c > len(self.widths):
-                    self.widths.append(0)
-                self.widths[c - 1] = max(self.widths[c - 1], display_width(value))
-        self.next_row += 1
+        cells = [self._cell(value, bold) for value in values]
+        if self.held is None:
+            self.ws.append(cells)
+            return
+        for c, value in enumerate(values):
+            if c == len(self.widths):
+                self.widths.append(0)
+            self.widths[c] = max(self.widths[c], display_width(value))
+        self.held.append(cells)
+        if len(self.held) >= WIDTH_SAMPLE_ROWS:
+            self._release()
+
+    def _cell(self, value, bold: bool):
+        if isinstance(value, Fraction):
+            cell = WriteOnlyCell(self.ws, value.value)
+            cell.number_format = PERCENT_FORMAT
+        elif isinstance(value, str):
+            cell = WriteOnlyCell(self.ws, safe_text(value))
+            cell.data_type = "s"  # never a formula, whatever the text starts with
+        elif bold:
+            cell = WriteOnlyCell(self.ws, value)
+        else:
+            return value  # numbers and empty cells as they are
+        if bold:
+            cell.font = BOLD
+        return cell
 
     def blank(self) -> None:
-        self.next_row += 1
+        self.row()
 
-    def finish(self) -> None:
+    def _release(self) -> None:
         for c, width in enumerate(self.widths, start=1):
             letter = get_column_letter(c)
             self.ws.column_dimensions[letter].width = min(max(width, MIN_WIDTH) + 2, MAX_WIDTH)
+        for cells in self.held or []:
+            self.ws.append(cells)
+        self.held = None
+
+    def finish(self) -> None:
+        if self.held is not None:
+            self._release()
 
 
 def yes_no(flag: bool) -> str:
@@ -213,8 +234,7 @@ async def _export(svc: Services, branch_id: int, term_word: str | None, path: st
         eligible = svc.reports.eligible(members)
         eligible_ids = {m.user_id for m in eligible}
         standard = settings.points_standard
-        wb = Workbook()
-        wb.remove(wb.active)
+        wb = Workbook(write_only=True)
 
         # 汇总 -------------------------------------------------------------------------------------
         pf = report.problems
