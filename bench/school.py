@@ -115,7 +115,7 @@ class Shape:
     problems: int = 53_000
     sessions: float = 0.75  # 导学 sessions a week per 150 profiles of a busy branch
     awards_per_profile: float = 26.0  # a year's /积分 调整 per profile
-    attendance: float = 1.85  # how readily the eligible come to 导学 (times their keenness)
+    attendance: float = 2.0  # how readily the eligible come to 导学 (times their keenness)
     notes_share: float = 0.12  # of 导学 attendees, who write a reading note
     polls_per_branch: float = 8.0
     surveys_per_branch: float = 3.0
