@@ -94,6 +94,18 @@ class Roster:
         return [u for u in self.signed_up if u not in self.checkins]
 
 
+@dataclass(frozen=True)
+class Turnout:
+    """What the report needs of one activity's ``Roster``, without a state per person (a big
+    branch's report counts thousands of people for each of dozens of activities): ``rate`` as
+    ``Roster.rate`` (expected people who checked in, on site or 补签, / expected)."""
+
+    activity: SessionRow
+    rate: float | None
+    signed_up: list[int]  # confirmed sign-ups
+    came: set[int]  # everyone who checked in
+
+
 def period_of(moment: datetime, frequency: str) -> tuple[datetime, datetime]:
     """The calendar month or quarter holding ``moment``, as [start, end) in its timezone."""
     month = moment.month if frequency == "month" else (moment.month - 1) // 3 * 3 + 1
@@ -459,27 +471,31 @@ class ActivityService:
 
     # report ------------------------------------------------------------------------------
 
-    async def figures(self, branch_id: int, since: int, until: int) -> list[KindFigures]:
+    async def figures(self, branch_id: int, since: int, until: int,
+                      members: list[Member] | None = None) -> list[KindFigures]:
         """Per kind other than 导学 (whose figures are the report's own): the kinds held in
         [since, until), and every 三会一课 kind (its frequency is a duty even when unmet)."""
         held_until = min(until, self.clock.timestamp() + 1)
         ids = await self.repo.held_between(branch_id, since, held_until)
         activities = await self.sessions.repo.get_many(ids)
-        members = await self.branches.members.list_active(branch_id)
+        if members is None:  # the branch's active members now (the caller may have them)
+            members = await self.branches.members.list_active(branch_id)
         signups = await self.repo.all_signups(ids)
-        leaves = await self.repo.leaves(ids)
-        checkins = await self.sessions.repo.checkins_of(ids)
-        by_kind: dict[str, list[Roster]] = {}
-        rolls: dict[str, list[int]] = {}  # the expected of the kinds that expect a roll
+        attendees = await self.sessions.repo.attendees_of(ids)
+        by_kind: dict[str, list[Turnout]] = {}
+        rolls: dict[str, frozenset[int]] = {}  # the expected of the kinds that expect a roll
         for activity in activities:
             mine = signups.get(activity.id, [])
             rule = self.kind_of(activity).expected
-            expected = self.expected_members(activity, members, mine) if rule == "signed_up" \
-                else rolls.get(rule) or rolls.setdefault(
-                    rule, self.expected_members(activity, members, mine))
-            roster = await self._roster(activity, members, mine, checkins[activity.id],
-                                        leaves.get(activity.id, {}), expected)
-            by_kind.setdefault(activity.kind, []).append(roster)
+            expected = rolls.get(rule) if rule != "signed_up" else None
+            if expected is None:
+                expected = frozenset(self.expected_members(activity, members, mine))
+                if rule != "signed_up":
+                    rolls[rule] = expected
+            came = attendees[activity.id]
+            by_kind.setdefault(activity.kind, []).append(Turnout(
+                activity, len(expected & came) / len(expected) if expected else None,
+                [s.user_id for s in mine if s.status == "confirmed"], came))
         figures = []
         for name, kind in self.settings.activity_kinds.items():
             if name == "导学" or (name not in by_kind and kind.frequency is None):
@@ -499,9 +515,9 @@ class ActivityService:
                 signups=sum(s.status != "cancelled" for s in rows),
                 waiting=sum(s.status == "waitlist" for s in rows),
                 confirmed=sum(len(r.signed_up) for r in rosters),
-                no_shows=sum(len(r.no_shows) for r in rosters),
-                checkins=sum(len(r.checkins) for r in rosters),
-                participants=len({u for r in rosters for u in r.checkins}),
+                no_shows=sum(u not in r.came for r in rosters for u in r.signed_up),
+                checkins=sum(len(r.came) for r in rosters),
+                participants=len(set().union(*(r.came for r in rosters))),
                 frequency=kind.frequency, periods=periods, periods_met=periods_met,
             ))
         return figures

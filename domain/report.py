@@ -684,7 +684,8 @@ class ReportService:
                                                   m.dorm or "", m.name, m.user_id)),
             leaders=held.leaders,
             problems=problems,
-            activities=await self.activities.figures(branch_id, since, until)
+            activities=await self.activities.figures(
+                branch_id, since, until, None if held.frozen else members)
             if self.activities is not None else [],
             votes=await self.vote_figures(branch_id, since, until),
             service=self.service_figures(members, counts, posts),

@@ -86,12 +86,13 @@ class FloorRepository:
             return []
         marks = ",".join("?" * len(identities))
         found = dict(await self.db.fetchall(
-            # CROSS JOIN: check-ins by session first, each person looked up by key
-            "SELECT c.session_id, COUNT(*) FROM checkins c CROSS JOIN term_members t "
-            "ON t.term_id = ? AND t.user_id = c.user_id AND t.active = 1 "
-            f"AND t.identity IN ({marks}) WHERE c.session_id IN "
-            f"({','.join('?' * len(session_ids))}) GROUP BY c.session_id",
-            (term_id, *identities, *session_ids)))
+            # each session's check-ins walked, each person tested against the term's people
+            # gathered once ("+user_id": not one seek per (session, person) pair)
+            "SELECT session_id, COUNT(*) FROM checkins WHERE session_id IN "
+            f"({','.join('?' * len(session_ids))}) AND +user_id IN (SELECT user_id FROM "
+            f"term_members WHERE term_id = ? AND active = 1 AND identity IN ({marks})) "
+            "GROUP BY session_id",
+            (*session_ids, term_id, *identities)))
         return [found.get(sid, 0) for sid in session_ids]
 
     async def all_profiles(self, branch_id: int) -> list[Member]:

@@ -214,18 +214,16 @@ class SessionRepository:
         )
         return [CheckinRow(**dict(r)) for r in rows]
 
-    async def checkins_of(self, session_ids: list[int]) -> dict[int, list[CheckinRow]]:
-        """The check-ins of several sessions in one query, per session in the order of
-        ``checkins``."""
-        found: dict[int, list[CheckinRow]] = {sid: [] for sid in session_ids}
+    async def attendees_of(self, session_ids: list[int]) -> dict[int, set[int]]:
+        """Who checked in to each of several sessions, in one query."""
+        found: dict[int, set[int]] = {sid: set() for sid in session_ids}
         if not session_ids:
             return found
         marks = ",".join("?" * len(session_ids))
-        rows = await self.db.fetchall(
-            "SELECT session_id, user_id, at, method, operator_id, reason FROM checkins "
-            f"WHERE session_id IN ({marks}) ORDER BY session_id, at, user_id", session_ids)
-        for r in rows:
-            found[r[0]].append(CheckinRow(*r))
+        for session_id, user_id in await self.db.fetchall(
+                f"SELECT session_id, user_id FROM checkins WHERE session_id IN ({marks})",
+                session_ids):
+            found[session_id].add(user_id)
         return found
 
     async def checkin_counts(self, session_ids: list[int]) -> dict[int, int]:

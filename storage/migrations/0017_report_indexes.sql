@@ -8,3 +8,5 @@ CREATE INDEX ix_wishes_branch_created ON wishes(branch_id, created_at, state, ra
 CREATE INDEX ix_wish_events_action ON wish_events(wish_id, action, id);
 -- Per helper, the wishes completed in a term (服务达标).
 CREATE INDEX ix_wishes_completed ON wishes(branch_id, state, completed_at, claimer_id);
+-- Per handler, the problems done in a term (服务达标).
+CREATE INDEX ix_problems_done_by ON problems(branch_id, state, done_at, handler_id);
