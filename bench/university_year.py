@@ -54,6 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.memory_growth import rss_mb  # noqa: E402
 from bench.school import (  # noqa: E402
     PROBE_TOPIC,
     TZ,
@@ -129,13 +130,6 @@ async def timed(call: Callable[[], Awaitable[object]]) -> float:
 def mb(path: Path) -> float:
     return sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal")
                if Path(f"{path}{s}").exists()) / 2**20
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def copy_db(source: Path, dest: Path) -> Path:
