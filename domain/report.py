@@ -54,6 +54,7 @@ Definitions (the README repeats them):
 
 from __future__ import annotations
 
+import asyncio
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -573,6 +574,11 @@ class Report:
         return rows
 
 
+async def _just(value: Any) -> Any:
+    """``value``, awaitable (a part of the report that this bot does not have)."""
+    return value
+
+
 class ReportService:
     def __init__(self, db: Database, settings: BranchConfig, clock: Clock,
                  branches: BranchService) -> None:
@@ -641,7 +647,28 @@ class ReportService:
         members = held.members
         eligible = self.eligible(members)
         eligible_ids = {m.user_id for m in eligible}
-        totals = await self.ledger.period_totals(branch_id, f"term:{term.id}")
+        # the parts read side by side: one part's Python runs while another's query runs in
+        # the database thread (a big branch's report is half each)
+        (totals, wishes, (rates, session_ids, sessions), problems, counts, posts, activities,
+         votes, tasks, matching, lectures, exemplars, previous) = await asyncio.gather(
+            self.ledger.period_totals(branch_id, f"term:{term.id}"),
+            self.repo.wish_figures(branch_id, since, until),
+            self._attendance(branch_id, since, until, eligible_ids),
+            self.problem_figures(branch_id, term, since, until),
+            self.service_counts(branch_id, since, until),
+            self.posts.of_term(branch_id, term) if self.posts is not None else _just([]),
+            self.activities.figures(branch_id, since, until, None if held.frozen else members)
+            if self.activities is not None else _just([]),
+            self.vote_figures(branch_id, since, until),
+            self.tasks.figures(branch_id, since, until)
+            if self.tasks is not None else _just(None),
+            self.match_figures(branch_id, term, since, until),
+            self.lectures.figures(branch_id, since, until)
+            if self.lectures is not None else _just(LectureFigures()),
+            self.exemplars.figures(branch_id, term, since, until)
+            if self.exemplars is not None else _just(ExemplarFigures()),
+            self.trend(branch_id, term),
+        )
         standard = self.settings.points_standard
         reaching = {uid for uid in eligible_ids if totals.get(uid, 0) >= standard}
 
@@ -652,9 +679,6 @@ class ReportService:
         floors: dict[str | None, list[Member]] = {}
         for m in members:
             floors.setdefault(m.floor, []).append(m)
-        wishes = await self.repo.wish_figures(branch_id, since, until)
-        rates, session_ids, sessions = await self._attendance(branch_id, since, until,
-                                                              eligible_ids)
 
         top = [r for r in ranked_rows(self._board(totals, held)) if r[0] <= TOP]
         names = await self.branches.names(
@@ -666,9 +690,6 @@ class ReportService:
                          names.get(held.leaders[name]) if name in held.leaders else None)
             for name, group in sorted(floors.items(), key=lambda f: floor_key(f[0]))
         ]
-        problems = await self.problem_figures(branch_id, term, since, until)
-        counts = await self.service_counts(branch_id, since, until)
-        posts = await self.posts.of_term(branch_id, term) if self.posts is not None else []
         return Report(
             branch_id=branch_id, branch_name=branch.name, term=term, since=since, until=until,
             members=len(members), by_identity=by_identity, floors=floor_figures,
@@ -678,25 +699,20 @@ class ReportService:
             wishes_rated=wishes["rated"], wishes_satisfied=wishes["satisfied"],
             sessions_held=len(sessions), attendance_rates=rates,
             notes=await self.repo.note_count(session_ids), top=top, names=names,
-            previous=await self.trend(branch_id, term),
+            previous=previous,
             eligible_word=eligible_word(self.settings),
             roster=sorted(members, key=lambda m: (floor_key(m.floor), m.dorm is None,
                                                   m.dorm or "", m.name, m.user_id)),
             leaders=held.leaders,
             problems=problems,
-            activities=await self.activities.figures(
-                branch_id, since, until, None if held.frozen else members)
-            if self.activities is not None else [],
-            votes=await self.vote_figures(branch_id, since, until),
+            activities=activities,
+            votes=votes,
             service=self.service_figures(members, counts, posts),
             service_counts=counts, posts=posts,
-            tasks=await self.tasks.figures(branch_id, since, until)
-            if self.tasks is not None else None,
-            matching=await self.match_figures(branch_id, term, since, until),
-            lectures=await self.lectures.figures(branch_id, since, until)
-            if self.lectures is not None else LectureFigures(),
-            exemplars=await self.exemplars.figures(branch_id, term, since, until)
-            if self.exemplars is not None else ExemplarFigures(),
+            tasks=tasks,
+            matching=matching,
+            lectures=lectures,
+            exemplars=exemplars,
         )
 
     # service (服务达标) ------------------------------------------------------------------------
